@@ -1,0 +1,163 @@
+// Package backends defines the contract every cachette store implements and
+// the registry that cachette.New resolves backend names through.
+//
+// A store keeps opaque byte values with an absolute expiry, under the
+// namespace (Settings.Prefix) it was opened with: every key it writes to a
+// shared server starts with that prefix, Flush removes exactly those keys, and
+// nothing ever wipes a whole server. Stores register themselves by name when
+// their package is imported, the way database/sql drivers do:
+//
+//	import _ "github.com/cachette-go/cachette/backends/redis"
+//
+// Expiry is exact to the millisecond: an entry is alive while now < expiresAt,
+// whatever the server's own TTL granularity; Get never returns an expired entry.
+package backends
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ErrNotFound is returned by Get when the key is absent or expired.
+var ErrNotFound = errors.New("cachette: not found")
+
+// ErrNotSupported is returned for an operation a store cannot do
+// (ClearNamespace on memcached, which cannot enumerate keys).
+var ErrNotSupported = errors.New("cachette: operation not supported by this backend")
+
+// ErrTooLarge is returned by Set when a value is larger than the store accepts.
+var ErrTooLarge = errors.New("cachette: value too large for this backend")
+
+// ErrUnknownBackend is returned by Open for a name no imported package registered.
+var ErrUnknownBackend = errors.New("cachette: unknown backend")
+
+// Backend is a byte store with expiry, scoped to one prefix.
+// Every method is safe for concurrent use.
+type Backend interface {
+	// Get returns the value stored under key and its expiry,
+	// or ErrNotFound when the key is absent or expired.
+	Get(ctx context.Context, key string) (value []byte, expiresAt time.Time, err error)
+	// Set stores value under key until expiresAt (which is in the future).
+	Set(ctx context.Context, key string, value []byte, expiresAt time.Time) error
+	// Delete removes key; it reports whether a live entry was removed.
+	Delete(ctx context.Context, key string) (bool, error)
+	// ClearNamespace removes every key that starts with namespace+":" and
+	// returns how many live entries were removed, or an error wrapping
+	// ErrNotSupported.
+	ClearNamespace(ctx context.Context, namespace string) (int, error)
+	// Flush removes every key of this store's prefix, and nothing else.
+	Flush(ctx context.Context) error
+	// FlushExpired removes expired entries where the store keeps them.
+	FlushExpired(ctx context.Context) error
+	// Lock tries to take the lock named key for ttl. It returns a fresh
+	// token and true when taken, or "" and false when someone holds it.
+	// A lock whose ttl has passed may be taken by anyone.
+	Lock(ctx context.Context, key string, ttl time.Duration) (token string, ok bool, err error)
+	// Unlock releases the lock if token is the one its holder got; it
+	// reports whether it did.
+	Unlock(ctx context.Context, key, token string) (bool, error)
+	// Close releases the store's resources (connections, goroutines).
+	// Stores built around a client the caller owns leave that client open.
+	Close() error
+}
+
+// Settings is what a store is opened with. cachette.New fills it from its
+// Config; stores read the fields that concern them.
+type Settings struct {
+	Prefix        string // namespace of every key; never empty when opened by cachette.New
+	RedisURL      string
+	ValkeyURL     string
+	MemcachedHost string
+	MongoDBURL    string
+	DatabaseName  string
+	TableName     string
+	PicklePath    string
+	DynamoDBURL   string
+	Region        string
+	Timeout       time.Duration // per-operation network timeout; 0 means the store's default
+	Logger        *slog.Logger  // never nil when opened by cachette.New
+}
+
+// Opener opens a store.
+type Opener func(ctx context.Context, s Settings) (Backend, error)
+
+var (
+	regMu    sync.RWMutex
+	registry = map[string]Opener{}
+)
+
+// Register makes a store available under name (case-insensitive). It panics
+// if name is registered twice, like database/sql.Register.
+func Register(name string, open Opener) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	name = strings.ToLower(name)
+	if _, dup := registry[name]; dup {
+		panic("cachette/backends: Register called twice for " + name)
+	}
+	registry[name] = open
+}
+
+// Registered lists the registered names, sorted.
+func Registered() []string {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// ImportPath returns the package that registers the named backend.
+func ImportPath(name string) string {
+	return "github.com/cachette-go/cachette/backends/" + strings.ToLower(name)
+}
+
+// Open opens the store registered under name. A name that is not
+// registered gives an error wrapping ErrUnknownBackend that names the import
+// that would provide it.
+func Open(ctx context.Context, name string, s Settings) (Backend, error) {
+	name = strings.ToLower(name)
+	regMu.RLock()
+	open, ok := registry[name]
+	regMu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("%w %q: add `import _ %q` to your program (registered: %s)",
+			ErrUnknownBackend, name, ImportPath(name), strings.Join(Registered(), ", "))
+	}
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	return open(ctx, s)
+}
+
+// Key joins a store prefix and a key the way every store names its entries:
+// "prefix:key".
+func Key(prefix, key string) string { return prefix + ":" + key }
+
+// LockKey is the name under which a store keeps the lock called key:
+// "prefix:!lock:key". Locks live under the prefix (Flush removes them too);
+// the namespace "!lock" is reserved for them.
+func LockKey(prefix, key string) string { return prefix + ":!lock:" + key }
+
+// NewToken returns a fresh random lock token (128 bits, hex).
+func NewToken() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("cachette/backends: crypto/rand: " + err.Error())
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// Alive reports whether an entry expiring at expiresAt is alive at now.
+func Alive(expiresAt, now time.Time) bool { return now.Before(expiresAt) }

@@ -1,0 +1,2 @@
+// Package gob is the cachette directory store (being written).
+package gob

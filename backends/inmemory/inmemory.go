@@ -1,0 +1,2 @@
+// Package inmemory is the default cachette store (being written).
+package inmemory

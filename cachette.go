@@ -1,0 +1,363 @@
+// Package cachette is a cache client with one API over many stores.
+//
+// A Cache is configured once (Config, LoadConfig or ConfigFromEnv) and then
+// offers Put, Fetch, Clear and Flush over the chosen backend, encoding values
+// with the chosen codec. Every stored entry carries a small header (format
+// version, codec, compression flag, expiry in milliseconds), so a reader
+// never guesses: an entry written by another codec, or bytes that do not
+// decode, are a miss, are removed and are logged, never a panic. Expiry is
+// exact to the millisecond on every backend. Concurrent GetOrLoad calls for
+// one key run the loader once.
+//
+// Backends other than inmemory and gob are linked by importing their package,
+// like database/sql drivers:
+//
+//	import _ "github.com/cachette-go/cachette/backends/redis"
+package cachette
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/cachette-go/cachette/backends"
+	_ "github.com/cachette-go/cachette/backends/gob"      // always available
+	_ "github.com/cachette-go/cachette/backends/inmemory" // the default
+	"github.com/cachette-go/cachette/codecs"
+)
+
+// ErrNotFound is returned by Fetch on a miss or an expired entry.
+var ErrNotFound = backends.ErrNotFound
+
+// ErrNotSupported is returned for an operation the store cannot do.
+var ErrNotSupported = backends.ErrNotSupported
+
+// ErrClosed is returned by every method after Close.
+var ErrClosed = errors.New("cachette: cache is closed")
+
+// Cache is a configured cache. Its methods are safe for concurrent use.
+type Cache struct {
+	store   backends.Backend
+	codec   codecs.Codec
+	cfg     Config
+	log     *slog.Logger
+	flights group
+	closed  chan struct{}
+}
+
+// Option adjusts one call.
+type Option func(*callOptions)
+
+type callOptions struct {
+	ttl time.Duration
+}
+
+// WithTTL sets the time to live of one Put (or of the value GetOrLoad
+// stores); any d > 0 is allowed, independently of Config.TTL's bounds.
+func WithTTL(d time.Duration) Option {
+	return func(o *callOptions) {
+		if d > 0 {
+			o.ttl = d
+		}
+	}
+}
+
+// New validates cfg and opens its backend. It does not need a network
+// round trip for stores that connect lazily.
+func New(ctx context.Context, cfg Config) (*Cache, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	codec, err := codecs.Lookup(cfg.Codec)
+	if err != nil {
+		return nil, err
+	}
+	store, err := backends.Open(ctx, canonicalBackend(cfg.Backend), cfg.settings())
+	if err != nil {
+		return nil, err
+	}
+	return newCache(store, codec, cfg), nil
+}
+
+// NewWithBackend builds a Cache around a store the caller opened, for
+// example redis.NewFromClient(client, prefix). cfg.Backend and the
+// connection fields are ignored; codec, TTL and compression are read.
+func NewWithBackend(store backends.Backend, cfg Config) (*Cache, error) {
+	cfg.Backend = DefaultBackend // the connection fields do not apply
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	codec, err := codecs.Lookup(cfg.Codec)
+	if err != nil {
+		return nil, err
+	}
+	return newCache(store, codec, cfg), nil
+}
+
+func newCache(store backends.Backend, codec codecs.Codec, cfg Config) *Cache {
+	return &Cache{store: store, codec: codec, cfg: cfg, log: cfg.Logger, closed: make(chan struct{})}
+}
+
+func canonicalBackend(name string) string {
+	name = strings.ToLower(strings.TrimSpace(name))
+	if name == "pickle" {
+		return "gob"
+	}
+	return name
+}
+
+func (c Config) settings() backends.Settings {
+	return backends.Settings{
+		Prefix:        c.Prefix,
+		RedisURL:      c.RedisURL,
+		ValkeyURL:     c.ValkeyURL,
+		MemcachedHost: c.MemcachedHost,
+		MongoDBURL:    c.MongoDBURL,
+		DatabaseName:  c.DatabaseName,
+		TableName:     c.TableName,
+		PicklePath:    c.PicklePath,
+		DynamoDBURL:   c.DynamoDBURL,
+		Region:        c.Region,
+		Timeout:       c.Timeout,
+		Logger:        c.Logger,
+	}
+}
+
+// Config returns the configuration the cache runs with, defaults filled in.
+func (c *Cache) Config() Config { return c.cfg }
+
+// Backend returns the store under the cache.
+func (c *Cache) Backend() backends.Backend { return c.store }
+
+func (c *Cache) isClosed() bool {
+	select {
+	case <-c.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+func (c *Cache) wrap(op string, err error) error {
+	if err == nil || errors.Is(err, ErrNotFound) {
+		return err
+	}
+	return fmt.Errorf("cachette %s (%s): %w", op, c.cfg.Backend, err)
+}
+
+func (c *Cache) ttlOf(opts []Option) time.Duration {
+	o := callOptions{ttl: c.cfg.TTL}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o.ttl
+}
+
+// Put stores value under key with the cache's codec, for Config.TTL or
+// the TTL given by WithTTL.
+func (c *Cache) Put(ctx context.Context, key string, value any, opts ...Option) error {
+	payload, err := c.codec.Encode(value)
+	if err != nil {
+		return fmt.Errorf("cachette put %q: %w", key, err)
+	}
+	return c.putPayload(ctx, key, c.codec.ID(), payload, c.ttlOf(opts))
+}
+
+// PutBytes stores raw bytes under key without the codec (still compressed
+// according to Config.Compression). FetchBytes reads them back. httpcache
+// stores responses this way, whatever the cache's codec.
+func (c *Cache) PutBytes(ctx context.Context, key string, value []byte, opts ...Option) error {
+	return c.putPayload(ctx, key, codecRaw, value, c.ttlOf(opts))
+}
+
+func (c *Cache) putPayload(ctx context.Context, key string, codecID byte, payload []byte, ttl time.Duration) error {
+	if c.isClosed() {
+		return ErrClosed
+	}
+	expires := time.Now().Add(ttl)
+	h := entryHeader{codec: codecID, expiresAt: expires}
+	buf := make([]byte, entryHeaderSize, entryHeaderSize+len(payload))
+	if codecs.ShouldCompress(c.cfg.Compression, c.cfg.CompressionMinSize, len(payload)) {
+		compressed := codecs.Compress(buf, payload)
+		// Keep the compressed form when it saves space, or when asked to always compress.
+		if len(compressed)-entryHeaderSize < len(payload) || strings.EqualFold(c.cfg.Compression, codecs.CompressAll) {
+			h.compressed = true
+			buf = compressed
+		}
+	}
+	if !h.compressed {
+		buf = append(buf, payload...)
+	}
+	putHeader(buf, h)
+	return c.wrap("put", c.store.Set(ctx, key, buf, expires))
+}
+
+// Fetch decodes the value stored under key into dst, a non-nil pointer. It
+// returns ErrNotFound on a miss or an expired entry. An entry that cannot be
+// decoded is removed, logged and reported as ErrNotFound.
+func (c *Cache) Fetch(ctx context.Context, key string, dst any) error {
+	_, err := c.FetchWithTTL(ctx, key, dst)
+	return err
+}
+
+// FetchWithTTL is Fetch that also returns the entry's remaining time to live.
+func (c *Cache) FetchWithTTL(ctx context.Context, key string, dst any) (time.Duration, error) {
+	if rv := reflect.ValueOf(dst); rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return 0, fmt.Errorf("cachette fetch %q: %w: dst must be a non-nil pointer, not %T", key, codecs.ErrType, dst)
+	}
+	payload, left, err := c.fetchPayload(ctx, key, c.codec.ID())
+	if err != nil {
+		return 0, err
+	}
+	if err := c.codec.Decode(payload, dst); err != nil {
+		if errors.Is(err, codecs.ErrType) {
+			return 0, fmt.Errorf("cachette fetch %q: %w", key, err)
+		}
+		c.dropCorrupt(ctx, key, err)
+		return 0, ErrNotFound
+	}
+	return left, nil
+}
+
+// FetchBytes returns the raw bytes stored under key by PutBytes and their
+// remaining time to live.
+func (c *Cache) FetchBytes(ctx context.Context, key string) ([]byte, time.Duration, error) {
+	return c.fetchPayload(ctx, key, codecRaw)
+}
+
+func (c *Cache) fetchPayload(ctx context.Context, key string, codecID byte) ([]byte, time.Duration, error) {
+	if c.isClosed() {
+		return nil, 0, ErrClosed
+	}
+	raw, _, err := c.store.Get(ctx, key)
+	if err != nil {
+		return nil, 0, c.wrap("fetch", err)
+	}
+	h, payload, err := decodeEntry(raw)
+	if err != nil {
+		c.dropCorrupt(ctx, key, err)
+		return nil, 0, ErrNotFound
+	}
+	if h.codec != codecID {
+		c.dropCorrupt(ctx, key, fmt.Errorf("%w: written with codec ID %d, read with %d", errCorruptEntry, h.codec, codecID))
+		return nil, 0, ErrNotFound
+	}
+	left := time.Until(h.expiresAt)
+	if left <= 0 {
+		return nil, 0, ErrNotFound
+	}
+	return payload, left, nil
+}
+
+func (c *Cache) dropCorrupt(ctx context.Context, key string, reason error) {
+	c.log.WarnContext(ctx, "cachette: dropping undecodable entry", "backend", c.cfg.Backend, "key", key, "error", reason)
+	if _, err := c.store.Delete(ctx, key); err != nil {
+		c.log.WarnContext(ctx, "cachette: removing undecodable entry failed", "backend", c.cfg.Backend, "key", key, "error", err)
+	}
+}
+
+// Clear removes key; it reports whether a live entry was removed.
+func (c *Cache) Clear(ctx context.Context, key string) (bool, error) {
+	if c.isClosed() {
+		return false, ErrClosed
+	}
+	ok, err := c.store.Delete(ctx, key)
+	return ok, c.wrap("clear", err)
+}
+
+// ClearNamespace removes every key that starts with namespace+":" and
+// returns how many live entries it removed. Stores that cannot enumerate
+// keys return an error wrapping ErrNotSupported.
+func (c *Cache) ClearNamespace(ctx context.Context, namespace string) (int, error) {
+	if c.isClosed() {
+		return 0, ErrClosed
+	}
+	n, err := c.store.ClearNamespace(ctx, namespace)
+	return n, c.wrap("clear namespace", err)
+}
+
+// Flush removes every key of this cache (its Prefix) and nothing else.
+func (c *Cache) Flush(ctx context.Context) error {
+	if c.isClosed() {
+		return ErrClosed
+	}
+	return c.wrap("flush", c.store.Flush(ctx))
+}
+
+// FlushExpired removes expired entries where the store keeps them.
+func (c *Cache) FlushExpired(ctx context.Context) error {
+	if c.isClosed() {
+		return ErrClosed
+	}
+	return c.wrap("flush expired", c.store.FlushExpired(ctx))
+}
+
+// Lock takes the store's distributed lock called name for ttl. It returns
+// a token for Unlock and true, or false when another holder has it.
+func (c *Cache) Lock(ctx context.Context, name string, ttl time.Duration) (string, bool, error) {
+	if c.isClosed() {
+		return "", false, ErrClosed
+	}
+	tok, ok, err := c.store.Lock(ctx, name, ttl)
+	return tok, ok, c.wrap("lock", err)
+}
+
+// Unlock releases the lock called name if token is its holder's.
+func (c *Cache) Unlock(ctx context.Context, name, token string) (bool, error) {
+	if c.isClosed() {
+		return false, ErrClosed
+	}
+	ok, err := c.store.Unlock(ctx, name, token)
+	return ok, c.wrap("unlock", err)
+}
+
+// Close closes the store. Later calls return ErrClosed.
+func (c *Cache) Close() error {
+	if c.isClosed() {
+		return nil
+	}
+	close(c.closed)
+	return c.wrap("close", c.store.Close())
+}
+
+// GetOrLoad returns the value cached under key, or calls load, stores what
+// it returns and returns it. However many goroutines ask for one key at
+// once, load runs once and they all get its result. Errors from load are
+// returned and not cached; an error storing the value is logged and the
+// loaded value is still returned.
+func GetOrLoad[T any](ctx context.Context, c *Cache, key string, load func(context.Context) (T, error), opts ...Option) (T, error) {
+	var v T
+	err := c.Fetch(ctx, key, &v)
+	if err == nil {
+		return v, nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		c.log.WarnContext(ctx, "cachette: fetch failed, loading", "backend", c.cfg.Backend, "key", key, "error", err)
+	}
+	res, err, _ := c.flights.do(ctx, key, func() (any, error) {
+		// Another flight may have stored it while this one queued.
+		var cached T
+		if err := c.Fetch(ctx, key, &cached); err == nil {
+			return cached, nil
+		}
+		loaded, err := load(ctx)
+		if err != nil {
+			return loaded, err
+		}
+		if perr := c.Put(ctx, key, loaded, opts...); perr != nil {
+			c.log.WarnContext(ctx, "cachette: storing loaded value failed", "backend", c.cfg.Backend, "key", key, "error", perr)
+		}
+		return loaded, nil
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return res.(T), nil
+}

@@ -1,0 +1,128 @@
+// Package codecs defines how cachette turns values into bytes and back, the
+// registry of codecs by name, and the zstd compression that wraps any codec.
+//
+// The standard-library codecs (vanilla, json, gob) are always registered.
+// Codecs that need a third-party library live in their own packages and
+// register themselves when imported:
+//
+//	import _ "github.com/cachette-go/cachette/codecs/msgpack"
+package codecs
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// ErrUnknownCodec is returned by Lookup for a name no imported package registered.
+var ErrUnknownCodec = errors.New("cachette: unknown codec")
+
+// ErrType is wrapped by Encode and Decode errors caused by the type of the
+// value or destination (for example vanilla decoding into an *int), as
+// opposed to bytes that cannot be decoded.
+var ErrType = errors.New("cachette: unsupported type for codec")
+
+// ErrCorrupt is wrapped by errors about bytes that cannot be decoded.
+var ErrCorrupt = errors.New("cachette: corrupt data")
+
+// Codec encodes values to bytes and decodes them back.
+// Implementations must be safe for concurrent use.
+type Codec interface {
+	// Name is the codec's configuration name, lower case.
+	Name() string
+	// ID is the byte stored in each entry's header; it is unique among
+	// registered codecs and must never change once data was written with it.
+	ID() byte
+	// Encode returns the bytes of v.
+	Encode(v any) ([]byte, error)
+	// Decode fills dst, a non-nil pointer, from data. Errors caused by
+	// dst's type wrap ErrType; errors caused by data wrap ErrCorrupt.
+	Decode(data []byte, dst any) error
+}
+
+var (
+	mu      sync.RWMutex
+	byName  = map[string]Codec{}
+	byID    = map[byte]Codec{}
+	aliases = map[string]string{"": "vanilla", "pickle": "gob"}
+)
+
+// Register makes c available by its name. It panics on a duplicate name or ID.
+func Register(c Codec) {
+	mu.Lock()
+	defer mu.Unlock()
+	name := strings.ToLower(c.Name())
+	if _, dup := byName[name]; dup {
+		panic("cachette/codecs: Register called twice for " + name)
+	}
+	if other, dup := byID[c.ID()]; dup {
+		panic(fmt.Sprintf("cachette/codecs: codec %s reuses the ID %d of %s", name, c.ID(), other.Name()))
+	}
+	byName[name] = c
+	byID[c.ID()] = c
+}
+
+// Canonical returns the registered name an alias stands for ("" and
+// "vanilla" give "vanilla", "pickle" gives "gob"), lower-cased.
+func Canonical(name string) string {
+	name = strings.ToLower(strings.TrimSpace(name))
+	if a, ok := aliases[name]; ok {
+		return a
+	}
+	return name
+}
+
+// Known reports whether name (or its alias) is a codec cachette ships,
+// linked or not.
+func Known(name string) bool {
+	_, ok := packages[Canonical(name)]
+	return ok
+}
+
+// packages maps every codec cachette ships to the package that provides it.
+var packages = map[string]string{
+	"vanilla": "github.com/cachette-go/cachette/codecs",
+	"json":    "github.com/cachette-go/cachette/codecs",
+	"gob":     "github.com/cachette-go/cachette/codecs",
+	"msgpack": "github.com/cachette-go/cachette/codecs/msgpack",
+	"feather": "github.com/cachette-go/cachette/codecs/arrow",
+	"parquet": "github.com/cachette-go/cachette/codecs/arrow",
+}
+
+// Lookup returns the codec registered under name or its alias. A codec that
+// is not linked gives an error wrapping ErrUnknownCodec that names the import.
+func Lookup(name string) (Codec, error) {
+	canon := Canonical(name)
+	mu.RLock()
+	c, ok := byName[canon]
+	mu.RUnlock()
+	if ok {
+		return c, nil
+	}
+	if pkg, known := packages[canon]; known {
+		return nil, fmt.Errorf("%w %q: add `import _ %q` to your program", ErrUnknownCodec, canon, pkg)
+	}
+	return nil, fmt.Errorf("%w %q (registered: %s)", ErrUnknownCodec, canon, strings.Join(Registered(), ", "))
+}
+
+// ByID returns the registered codec with the given header ID.
+func ByID(id byte) (Codec, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	c, ok := byID[id]
+	return c, ok
+}
+
+// Registered lists the registered codec names, sorted.
+func Registered() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	names := make([]string, 0, len(byName))
+	for n := range byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

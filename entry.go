@@ -1,0 +1,76 @@
+package cachette
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cachette-go/cachette/codecs"
+)
+
+// Stored entry layout (all integers big-endian):
+//
+//	offset size  field
+//	0      1     magic 0xCA
+//	1      1     format version (1)
+//	2      1     codec ID (codecs.IDVanilla, ...; 0 for raw bytes)
+//	3      1     flags: bit 0 = payload is zstd-compressed
+//	4      8     expiry, Unix milliseconds
+//	12     ...   payload
+const (
+	entryMagic      = 0xCA
+	entryVersion    = 1
+	entryHeaderSize = 12
+	flagCompressed  = 1 << 0
+	codecRaw        = 0 // bytes stored without a codec (PutBytes)
+)
+
+// errCorruptEntry wraps every reason an entry cannot be read.
+var errCorruptEntry = errors.New("cachette: corrupt entry")
+
+type entryHeader struct {
+	codec      byte
+	compressed bool
+	expiresAt  time.Time
+}
+
+// putHeader writes h into the first entryHeaderSize bytes of b.
+func putHeader(b []byte, h entryHeader) {
+	var flags byte
+	if h.compressed {
+		flags |= flagCompressed
+	}
+	b[0], b[1], b[2], b[3] = entryMagic, entryVersion, h.codec, flags
+	binary.BigEndian.PutUint64(b[4:entryHeaderSize], uint64(h.expiresAt.UnixMilli()))
+}
+
+// decodeEntry parses a stored entry and returns its header and its payload,
+// decompressed. Any malformed input gives an error wrapping errCorruptEntry.
+func decodeEntry(b []byte) (entryHeader, []byte, error) {
+	var h entryHeader
+	if len(b) < entryHeaderSize {
+		return h, nil, fmt.Errorf("%w: %d bytes is shorter than the header", errCorruptEntry, len(b))
+	}
+	if b[0] != entryMagic {
+		return h, nil, fmt.Errorf("%w: bad magic byte 0x%02x", errCorruptEntry, b[0])
+	}
+	if b[1] != entryVersion {
+		return h, nil, fmt.Errorf("%w: unknown format version %d", errCorruptEntry, b[1])
+	}
+	if b[3]&^flagCompressed != 0 {
+		return h, nil, fmt.Errorf("%w: unknown flags 0x%02x", errCorruptEntry, b[3])
+	}
+	h.codec = b[2]
+	h.compressed = b[3]&flagCompressed != 0
+	h.expiresAt = time.UnixMilli(int64(binary.BigEndian.Uint64(b[4:12])))
+	payload := b[entryHeaderSize:]
+	if h.compressed {
+		out, err := codecs.Decompress(payload)
+		if err != nil {
+			return h, nil, fmt.Errorf("%w: %v", errCorruptEntry, err)
+		}
+		payload = out
+	}
+	return h, payload, nil
+}
