@@ -83,7 +83,11 @@ func Run(t *testing.T, open Open) {
 		{"OddKeys", testOddKeys},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
+		t.Run(tt.name, func(t *testing.T) {
+			// Every case works under its own prefixes, so they can share a server.
+			t.Parallel()
+			tt.fn(t, open)
+		})
 	}
 }
 
