@@ -1,0 +1,43 @@
+# cachette — developer targets. `make test` is what CI runs.
+GO        ?= go
+STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+FUZZTIME  ?= 3s
+BENCHTIME ?= 1s
+
+.PHONY: test test-short lint vet fuzz bench services-up services-down services-status examples run
+
+## test: start the servers, lint, run every test with -race (servers required), fuzz briefly, stop the servers
+test:
+	bash scripts/test.sh
+
+## test-short: go test without servers (server tests skip with a message)
+test-short:
+	$(GO) test -race ./...
+
+## lint: go vet and staticcheck
+lint: vet
+	$(STATICCHECK) ./...
+
+vet:
+	$(GO) vet ./...
+
+## fuzz: run every fuzz target listed in scripts/fuzz-targets.txt for FUZZTIME each
+fuzz:
+	bash scripts/fuzz.sh $(FUZZTIME)
+
+## bench: library benchmarks (servers from `make services-up` when available)
+bench:
+	bash scripts/bench.sh $(BENCHTIME)
+
+## run: the HTTP caching example on the in-memory default, on :8080 or $$ADDR
+run:
+	$(GO) run ./examples/httpcache
+
+services-up:
+	bash scripts/services.sh up
+
+services-down:
+	bash scripts/services.sh down
+
+services-status:
+	bash scripts/services.sh status

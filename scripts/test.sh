@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole check: servers up, vet, staticcheck, go test -race with every
+# server required, a short fuzz of every target, servers down (always).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/services.sh up
+trap 'bash scripts/services.sh down' EXIT
+# shellcheck disable=SC1091
+source .services/env
+export CACHETTE_TEST_SERVICES_REQUIRED=1
+
+echo "== go vet"
+go vet ./...
+echo "== staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+echo "== go test -race"
+go test -race -count=1 -timeout 20m ./...
+echo "== fuzz (${FUZZTIME:-3s} per target)"
+bash scripts/fuzz.sh "${FUZZTIME:-3s}"
+echo "== all checks passed"
