@@ -37,7 +37,8 @@
 // ConfigFromEnv reads the same keys from variables named prefix + upper-case
 // key (CACHETTE_BACKEND, CACHETTE_REDIS_URL, CACHETTE_TTL, ...). A variable
 // that is set counts as given, even if empty, and any other variable that
-// starts with the prefix is an error (CACHETTE_REDIS_ULR names no key).
+// starts with the prefix is an error (CACHETTE_REDIS_ULR names no key),
+// except prefix + "TEST_" variables, which the test suites read.
 //
 // Validation never connects to anything. Its error wraps ErrInvalidConfig
 // and names every bad key, each in double quotes, for example
@@ -215,6 +216,9 @@ func ConfigFromEnv(prefix string) (Config, error) {
 			continue
 		}
 		key := strings.ToLower(rest)
+		if strings.HasPrefix(key, "test_") {
+			continue // the project's test-server variables (CACHETTE_TEST_REDIS_URL, ...)
+		}
 		if !slices.Contains(configKeys, key) {
 			upper := make([]string, len(configKeys))
 			for i, k := range configKeys {

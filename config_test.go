@@ -430,3 +430,11 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigFromEnvIgnoresTestVariables(t *testing.T) {
+	t.Setenv("CACHETTE_TEST_REDIS_URL", "redis://127.0.0.1:16379/0")
+	t.Setenv("CACHETTE_BACKEND", "inmemory")
+	if _, err := ConfigFromEnv("CACHETTE_"); err != nil {
+		t.Fatalf("ConfigFromEnv with a CACHETTE_TEST_ variable = %v", err)
+	}
+}
