@@ -1,0 +1,661 @@
+// Package memcached is the cachette store for a memcached server or a pool
+// of them, through github.com/bradfitz/gomemcache.
+//
+// Entries: every value is stored in a small envelope (a version byte, the
+// expiry in Unix milliseconds, then the value), so expiry is exact to the
+// millisecond although memcached counts whole seconds: the server is given
+// the expiry rounded up to the next second plus one (its clock ticks once a
+// second), and Get checks the stored milliseconds. Expiries more than 30
+// days away are sent as an absolute Unix time, the way memcached reads
+// expirations above 2592000 seconds.
+//
+// Flush by generation: memcached cannot list keys, and flush_all would wipe
+// the whole server, so every data key carries a namespace generation:
+// "prefix:<gen>:key". The generation lives under "prefix:!gen" (no
+// expiry); Flush increments it, which makes every older key unreachable, and
+// the old items age out on their own. Every operation reads the generation
+// first (two round trips per Get or Set; nothing is cached locally, so a
+// Flush in one process is seen at once by all others). When the generation
+// key does not exist (first use, eviction, server restart) it is created
+// with add, from a random 62-bit value: a lost generation key therefore acts
+// as a flush, and a recreated one cannot practically land on an older
+// generation and bring old entries back. With a pool of servers the
+// generation key lives on one of them (picked by its hash like any key);
+// while that server is down, every operation of this prefix fails.
+//
+// Keys memcached rejects (longer than 250 bytes, spaces, control characters)
+// are hashed: "prefix:<gen>:#<sha256 hex>". A key that itself starts with
+// "#" or "!" is always hashed, so a hashed name can never equal the name of
+// a key that is stored as is, and data keys never meet lock keys. A prefix
+// that is not a legal key, is long, or holds ':' or a leading '#' is
+// replaced by "#<sha256 hex of the prefix>" in the same way.
+//
+// Locks are taken with add on "prefix:<gen>:!lock:<key>" (they sit inside
+// the generation, so Flush releases them too), holding the token and the
+// expiry in milliseconds. A lock whose stored expiry has passed but which the
+// server still keeps is taken over with compare-and-swap, so two takers can
+// never both win. Unlock reads the lock and, when the token matches, expires
+// it with compare-and-swap: a lock taken over in between is left alone.
+// Delete works the same way (read, check the stored expiry, expire with
+// compare-and-swap) so it reports true only for an entry that was live.
+//
+// ClearNamespace returns an error wrapping backends.ErrNotSupported (the
+// server cannot enumerate keys); FlushExpired does nothing, since memcached
+// drops expired items itself.
+//
+// Values larger than the server's item size limit (1 MiB by default) fail
+// with an error wrapping backends.ErrTooLarge; start memcached with -I (for
+// example -I 4m) to raise the limit.
+//
+// Each network call is bounded by the timeout (Settings.Timeout, else
+// DefaultTimeout). gomemcache takes no context: the context is checked
+// before each round trip, and a call in flight ends at the latest after the
+// timeout.
+//
+// Configuration through cachette.Config (or memcached_host /
+// CACHETTE_MEMCACHED_HOST):
+//
+//	cache, err := cachette.New(ctx, cachette.Config{
+//		Backend:       "memcached",
+//		MemcachedHost: "10.0.0.1:11211,10.0.0.2", // port 11211 by default
+//		Prefix:        "myapp",
+//	})
+//
+// With a client the program already owns (Close leaves it open):
+//
+//	client := memcache.New("10.0.0.1:11211")
+//	store, err := memcached.NewFromClient(client, "myapp")
+//	cache, err := cachette.NewWithBackend(store, cachette.Config{TTL: time.Minute})
+package memcached
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+
+	"github.com/cachette-go/cachette/backends"
+)
+
+// Defaults.
+const (
+	// DefaultPort is the port of a host given without one.
+	DefaultPort = "11211"
+	// DefaultTimeout bounds each network call when Settings.Timeout is 0.
+	DefaultTimeout = time.Second
+	// DefaultMaxIdleConns is the number of idle connections kept per
+	// server, enough for a busy process to reuse connections rather than
+	// dial for most calls.
+	DefaultMaxIdleConns = 32
+	// DefaultPrefix is used by NewFromClient when the prefix is empty.
+	DefaultPrefix = "cachette"
+)
+
+const (
+	maxKeyLen        = 250     // memcached's key length limit
+	maxRawPrefixLen  = 150     // longer prefixes are hashed, so that hashed keys stay under maxKeyLen
+	maxRelativeTTL   = 2592000 // 30 days: memcached reads larger expirations as Unix times
+	envelopeVersion  = 1
+	envelopeHeader   = 9 // version byte + expiry in Unix milliseconds
+	hashedMarker     = "#"
+	reservedMarker   = "!"
+	genSuffix        = ":!gen"
+	lockInfix        = "!lock:"
+	takeoverAttempts = 3
+)
+
+// errClosed is returned by every call after Close.
+var errClosed = errors.New("memcached: store is closed")
+
+func init() {
+	backends.Register("memcached", func(_ context.Context, s backends.Settings) (backends.Backend, error) {
+		return Open(s.MemcachedHost, Options{Prefix: s.Prefix, Timeout: s.Timeout, Logger: s.Logger})
+	})
+}
+
+// Options configures a store opened with Open. Zero fields take the defaults.
+type Options struct {
+	Prefix       string        // namespace of every key; default DefaultPrefix
+	Timeout      time.Duration // per network call; default DefaultTimeout
+	MaxIdleConns int           // idle connections kept per server; default DefaultMaxIdleConns
+	Logger       *slog.Logger  // default slog.Default()
+}
+
+// Store is the memcached backend. It satisfies backends.Backend and is safe
+// for concurrent use.
+type Store struct {
+	client *memcache.Client
+	owned  bool // the store made the client and closes it
+	prefix string
+	ns     string // prefix as it appears in server keys
+	genKey string
+	log    *slog.Logger
+	closed atomic.Bool
+}
+
+var _ backends.Backend = (*Store)(nil)
+
+// Open makes a client for hosts, "host[:port][,host[:port]...]" (port 11211
+// by default; [v6addr]:port, a bare IPv6 address and a Unix socket path
+// starting with "/" are accepted too), and returns a store over it. Keys are
+// spread over the servers by hash. Open resolves the names but does not
+// connect; the first operation does.
+func Open(hosts string, opts Options) (*Store, error) {
+	servers, err := ParseHosts(hosts)
+	if err != nil {
+		return nil, err
+	}
+	var list memcache.ServerList
+	if err := list.SetServers(servers...); err != nil {
+		return nil, fmt.Errorf("memcached: resolving %s: %w", strings.Join(servers, ","), err)
+	}
+	client := memcache.NewFromSelector(&list)
+	client.Timeout = opts.Timeout
+	if client.Timeout <= 0 {
+		client.Timeout = DefaultTimeout
+	}
+	client.MaxIdleConns = opts.MaxIdleConns
+	if client.MaxIdleConns <= 0 {
+		client.MaxIdleConns = DefaultMaxIdleConns
+	}
+	s := newStore(client, opts.Prefix, opts.Logger)
+	s.owned = true
+	return s, nil
+}
+
+// NewFromClient returns a store over a client the caller owns and
+// configured (servers, Timeout, MaxIdleConns); Close leaves the client open.
+// An empty prefix means DefaultPrefix.
+func NewFromClient(client *memcache.Client, prefix string) (*Store, error) {
+	if client == nil {
+		return nil, errors.New("memcached: NewFromClient: client is nil")
+	}
+	return newStore(client, prefix, nil), nil
+}
+
+func newStore(client *memcache.Client, prefix string, log *slog.Logger) *Store {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	ns := prefix
+	if !legalKey(prefix) || len(prefix) > maxRawPrefixLen || strings.Contains(prefix, ":") ||
+		strings.HasPrefix(prefix, hashedMarker) {
+		ns = hashedMarker + hashHex(prefix)
+	}
+	return &Store{client: client, prefix: prefix, ns: ns, genKey: ns + genSuffix, log: log}
+}
+
+// Prefix returns the namespace the store was opened with.
+func (s *Store) Prefix() string { return s.prefix }
+
+// ParseHosts splits "host[:port][,host[:port]...]" into server addresses,
+// adding DefaultPort where a host has none.
+func ParseHosts(raw string) ([]string, error) {
+	if strings.TrimSpace(raw) == "" {
+		return nil, errors.New(`memcached: no servers: the "memcached_host" is empty`)
+	}
+	var out []string
+	for h := range strings.SplitSeq(raw, ",") {
+		h = strings.TrimSpace(h)
+		addr, err := hostAddr(h)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, addr)
+	}
+	return out, nil
+}
+
+func hostAddr(h string) (string, error) {
+	bad := func(why string) (string, error) {
+		return "", fmt.Errorf("memcached: server %q: %s", h, why)
+	}
+	switch {
+	case h == "":
+		return bad("empty entry in the comma-separated list")
+	case strings.Contains(h, "://"):
+		return bad("give host[:port] without a scheme")
+	case strings.HasPrefix(h, "/"):
+		return h, nil // a Unix socket
+	case strings.HasPrefix(h, "["):
+		end := strings.Index(h, "]")
+		if end < 0 {
+			return bad("missing ']'")
+		}
+		switch rest := h[end+1:]; {
+		case rest == "":
+			return h + ":" + DefaultPort, nil
+		case strings.HasPrefix(rest, ":") && validPort(rest[1:]):
+			return h, nil
+		default:
+			return bad("not [address]:port with a port between 1 and 65535")
+		}
+	case strings.Count(h, ":") > 1:
+		return "[" + h + "]:" + DefaultPort, nil // a bare IPv6 address
+	}
+	host, port, hasPort := strings.Cut(h, ":")
+	if host == "" {
+		return bad("no host name")
+	}
+	if !hasPort {
+		return h + ":" + DefaultPort, nil
+	}
+	if !validPort(port) {
+		return bad("the port must be between 1 and 65535")
+	}
+	return h, nil
+}
+
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535 && p[0] != '+' && p[0] != '-'
+}
+
+// legalKey reports whether memcached accepts k as a key (gomemcache's rule).
+func legalKey(k string) bool {
+	if len(k) > maxKeyLen {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] <= ' ' || k[i] == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func hashHex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// itemKey names the entry key under generation gen on the server.
+func (s *Store) itemKey(gen uint64, key string) string {
+	return s.serverKey(gen, "", key)
+}
+
+// lockKey names the lock key under generation gen on the server.
+func (s *Store) lockKey(gen uint64, key string) string {
+	return s.serverKey(gen, lockInfix, key)
+}
+
+// serverKey is ns:gen:infix+key, or ns:gen:infix#sha256(key) when that
+// would not be a legal key or key starts with a marker.
+func (s *Store) serverKey(gen uint64, infix, key string) string {
+	head := s.ns + ":" + strconv.FormatUint(gen, 10) + ":" + infix
+	if !strings.HasPrefix(key, hashedMarker) && !strings.HasPrefix(key, reservedMarker) && legalKey(head+key) {
+		return head + key
+	}
+	return head + hashedMarker + hashHex(key)
+}
+
+// encodeEnvelope lays out version, expiry (Unix ms, big-endian) and value.
+func encodeEnvelope(expiresAt time.Time, value []byte) []byte {
+	b := make([]byte, envelopeHeader+len(value))
+	b[0] = envelopeVersion
+	binary.BigEndian.PutUint64(b[1:envelopeHeader], uint64(expiresAt.UnixMilli()))
+	copy(b[envelopeHeader:], value)
+	return b
+}
+
+// errMalformed reports bytes on the server that are not an envelope of ours.
+var errMalformed = errors.New("memcached: malformed stored value")
+
+// decodeEnvelope reads what encodeEnvelope wrote. The value aliases b.
+func decodeEnvelope(b []byte) (value []byte, expiresAt time.Time, err error) {
+	if len(b) < envelopeHeader || b[0] != envelopeVersion {
+		return nil, time.Time{}, errMalformed
+	}
+	ms := int64(binary.BigEndian.Uint64(b[1:envelopeHeader]))
+	return b[envelopeHeader:], time.UnixMilli(ms), nil
+}
+
+// serverExpiry converts an expiry to memcached's whole seconds: rounded up,
+// plus one second because the server's clock only ticks once a second and
+// could otherwise drop the item before expiresAt. Beyond 30 days it is an
+// absolute Unix time (capped at the largest the protocol's 32 bits hold).
+// An expiry already passed gives -1, which memcached drops at once.
+func serverExpiry(expiresAt, now time.Time) int32 {
+	d := expiresAt.Sub(now)
+	if d <= 0 {
+		return -1
+	}
+	secs := int64((d+time.Second-1)/time.Second) + 1
+	if secs <= maxRelativeTTL {
+		return int32(secs)
+	}
+	abs := (expiresAt.UnixMilli()+999)/1000 + 1
+	if abs > math.MaxInt32 {
+		return math.MaxInt32
+	}
+	return int32(abs)
+}
+
+func (s *Store) check(ctx context.Context, op string) error {
+	if s.closed.Load() {
+		return errClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memcached: %s: %w", op, err)
+	}
+	return nil
+}
+
+// wrap names the operation and the backend in err.
+func wrap(op string, err error) error {
+	return fmt.Errorf("memcached: %s: %w", op, err)
+}
+
+func isMiss(err error) bool {
+	return errors.Is(err, memcache.ErrCacheMiss) || errors.Is(err, memcache.ErrNotStored)
+}
+
+func randomGeneration() uint64 {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("memcached: crypto/rand: " + err.Error())
+	}
+	// Far from the 64-bit wrap of incr.
+	return binary.BigEndian.Uint64(b[:]) >> 2
+}
+
+// generation reads the namespace generation, creating it when absent.
+func (s *Store) generation(ctx context.Context, op string) (uint64, error) {
+	for range 3 {
+		if err := s.check(ctx, op); err != nil {
+			return 0, err
+		}
+		it, err := s.client.Get(s.genKey)
+		if err == nil {
+			g, perr := strconv.ParseUint(strings.TrimSpace(string(it.Value)), 10, 64)
+			if perr == nil {
+				return g, nil
+			}
+			// Not a number (written by something else): start afresh.
+			g = randomGeneration()
+			s.log.Warn("cachette memcached: generation key held a non-number; replacing it (acts as a flush)",
+				"key", s.genKey)
+			if err := s.client.Set(&memcache.Item{Key: s.genKey, Value: []byte(strconv.FormatUint(g, 10))}); err != nil {
+				return 0, wrap(op, err)
+			}
+			return g, nil
+		}
+		if !errors.Is(err, memcache.ErrCacheMiss) {
+			return 0, wrap(op, err)
+		}
+		g := randomGeneration()
+		err = s.client.Add(&memcache.Item{Key: s.genKey, Value: []byte(strconv.FormatUint(g, 10))})
+		if err == nil {
+			return g, nil
+		}
+		if !errors.Is(err, memcache.ErrNotStored) {
+			return 0, wrap(op, err)
+		}
+		// Someone else created it first: read theirs.
+	}
+	return 0, wrap(op, errors.New("generation key keeps disappearing"))
+}
+
+// Get returns the value under key, or backends.ErrNotFound when it is
+// absent, expired or not an envelope of this store.
+func (s *Store) Get(ctx context.Context, key string) ([]byte, time.Time, error) {
+	gen, err := s.generation(ctx, "get")
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	if err := s.check(ctx, "get"); err != nil {
+		return nil, time.Time{}, err
+	}
+	it, err := s.client.Get(s.itemKey(gen, key))
+	if errors.Is(err, memcache.ErrCacheMiss) {
+		return nil, time.Time{}, backends.ErrNotFound
+	}
+	if err != nil {
+		return nil, time.Time{}, wrap("get", err)
+	}
+	value, exp, err := decodeEnvelope(it.Value)
+	if err != nil {
+		s.log.Debug("cachette memcached: ignoring a malformed stored value", "key", it.Key)
+		return nil, time.Time{}, backends.ErrNotFound
+	}
+	if !backends.Alive(exp, time.Now()) {
+		return nil, time.Time{}, backends.ErrNotFound
+	}
+	return value, exp, nil
+}
+
+// Set stores value under key until expiresAt.
+func (s *Store) Set(ctx context.Context, key string, value []byte, expiresAt time.Time) error {
+	gen, err := s.generation(ctx, "set")
+	if err != nil {
+		return err
+	}
+	if err := s.check(ctx, "set"); err != nil {
+		return err
+	}
+	err = s.client.Set(&memcache.Item{
+		Key:        s.itemKey(gen, key),
+		Value:      encodeEnvelope(expiresAt, value),
+		Expiration: serverExpiry(expiresAt, time.Now()),
+	})
+	if err != nil {
+		if strings.Contains(err.Error(), "object too large") {
+			return fmt.Errorf("memcached: set: value of %d bytes: %w: over the server's item size limit (raise it with memcached's -I option, e.g. -I 4m)",
+				len(value), backends.ErrTooLarge)
+		}
+		return wrap("set", err)
+	}
+	return nil
+}
+
+// expireWithCAS replaces the item read as it with an immediately expired
+// one, unless it changed since. It reports whether the swap happened.
+func (s *Store) expireWithCAS(it *memcache.Item) (bool, error) {
+	err := s.client.CompareAndSwap(&memcache.Item{Key: it.Key, Expiration: -1, CasID: it.CasID})
+	switch {
+	case err == nil:
+		return true, nil
+	case isMiss(err), errors.Is(err, memcache.ErrCASConflict):
+		return false, nil
+	}
+	return false, err
+}
+
+// Delete removes key and reports whether a live entry was removed. It reads
+// the entry, then expires it with compare-and-swap, so an entry rewritten in
+// between is looked at again rather than removed blindly.
+func (s *Store) Delete(ctx context.Context, key string) (bool, error) {
+	gen, err := s.generation(ctx, "delete")
+	if err != nil {
+		return false, err
+	}
+	k := s.itemKey(gen, key)
+	for range takeoverAttempts {
+		if err := s.check(ctx, "delete"); err != nil {
+			return false, err
+		}
+		it, err := s.client.Get(k)
+		if errors.Is(err, memcache.ErrCacheMiss) {
+			return false, nil
+		}
+		if err != nil {
+			return false, wrap("delete", err)
+		}
+		_, exp, derr := decodeEnvelope(it.Value)
+		live := derr == nil && backends.Alive(exp, time.Now())
+		swapped, err := s.expireWithCAS(it)
+		if err != nil {
+			return false, wrap("delete", err)
+		}
+		if swapped || !live {
+			// An expired entry rewritten meanwhile is left alone: this
+			// Delete came first.
+			return swapped && live, nil
+		}
+		// A live entry was rewritten or removed meanwhile: look again.
+	}
+	// Rewritten on every attempt: remove whatever is there now.
+	if err := s.client.Delete(k); err != nil {
+		if errors.Is(err, memcache.ErrCacheMiss) {
+			return false, nil
+		}
+		return false, wrap("delete", err)
+	}
+	return true, nil
+}
+
+// ClearNamespace is not supported: memcached cannot enumerate keys. It
+// returns an error wrapping backends.ErrNotSupported and removes nothing.
+func (s *Store) ClearNamespace(ctx context.Context, namespace string) (int, error) {
+	if err := s.check(ctx, "clear namespace"); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("memcached: clear namespace %q: %w: memcached cannot enumerate keys (use Flush, or delete keys one by one)",
+		namespace, backends.ErrNotSupported)
+}
+
+// Flush makes every key of this prefix unreachable by advancing the
+// namespace generation; the old items age out on the servers. Other
+// prefixes are untouched, and nothing is flushed server-wide.
+func (s *Store) Flush(ctx context.Context) error {
+	if err := s.check(ctx, "flush"); err != nil {
+		return err
+	}
+	_, err := s.client.Increment(s.genKey, 1)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, memcache.ErrCacheMiss):
+		// No generation: nothing is reachable, and the next call picks a
+		// fresh random one.
+		return nil
+	case strings.Contains(err.Error(), "client error"):
+		// Not a number: replace it with a fresh generation.
+		g := randomGeneration()
+		if err := s.client.Set(&memcache.Item{Key: s.genKey, Value: []byte(strconv.FormatUint(g, 10))}); err != nil {
+			return wrap("flush", err)
+		}
+		return nil
+	}
+	return wrap("flush", err)
+}
+
+// FlushExpired does nothing: memcached drops expired items itself, and
+// entries past their stored expiry are never returned.
+func (s *Store) FlushExpired(ctx context.Context) error {
+	return s.check(ctx, "flush expired")
+}
+
+// Lock takes the lock named key for ttl with add. A lock whose stored expiry
+// has passed is taken over with compare-and-swap, so of several takers only
+// one wins.
+func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (string, bool, error) {
+	if ttl <= 0 {
+		return "", false, fmt.Errorf("memcached: lock %q: ttl must be positive, got %v", key, ttl)
+	}
+	// The lock runs for ttl from the call, not from the round trips'
+	// end, so it never outlives what the caller asked for.
+	exp := time.Now().Add(ttl)
+	gen, err := s.generation(ctx, "lock")
+	if err != nil {
+		return "", false, err
+	}
+	lk := s.lockKey(gen, key)
+	token := backends.NewToken()
+	value := encodeEnvelope(exp, []byte(token))
+	for range takeoverAttempts {
+		if err := s.check(ctx, "lock"); err != nil {
+			return "", false, err
+		}
+		item := &memcache.Item{Key: lk, Value: value, Expiration: serverExpiry(exp, time.Now())}
+		if item.Expiration < 0 {
+			return "", false, nil // the ttl ran out during the round trips
+		}
+		err := s.client.Add(item)
+		if err == nil {
+			return token, true, nil
+		}
+		if !errors.Is(err, memcache.ErrNotStored) {
+			return "", false, wrap("lock", err)
+		}
+		cur, err := s.client.Get(lk)
+		if errors.Is(err, memcache.ErrCacheMiss) {
+			continue // released meanwhile: try add again
+		}
+		if err != nil {
+			return "", false, wrap("lock", err)
+		}
+		if _, curExp, derr := decodeEnvelope(cur.Value); derr == nil && backends.Alive(curExp, time.Now()) {
+			return "", false, nil // held
+		}
+		item.CasID = cur.CasID
+		err = s.client.CompareAndSwap(item)
+		switch {
+		case err == nil:
+			return token, true, nil
+		case errors.Is(err, memcache.ErrCASConflict):
+			return "", false, nil // another taker won
+		case isMiss(err):
+			continue // gone meanwhile: try add again
+		default:
+			return "", false, wrap("lock", err)
+		}
+	}
+	return "", false, nil
+}
+
+// Unlock releases the lock if token is its holder's and it has not
+// expired. The release is a compare-and-swap against the lock as read, so a
+// lock someone else took over in between is never released.
+func (s *Store) Unlock(ctx context.Context, key, token string) (bool, error) {
+	gen, err := s.generation(ctx, "unlock")
+	if err != nil {
+		return false, err
+	}
+	if err := s.check(ctx, "unlock"); err != nil {
+		return false, err
+	}
+	cur, err := s.client.Get(s.lockKey(gen, key))
+	if errors.Is(err, memcache.ErrCacheMiss) {
+		return false, nil
+	}
+	if err != nil {
+		return false, wrap("unlock", err)
+	}
+	held, exp, derr := decodeEnvelope(cur.Value)
+	if derr != nil || subtle.ConstantTimeCompare(held, []byte(token)) != 1 || !backends.Alive(exp, time.Now()) {
+		return false, nil
+	}
+	ok, err := s.expireWithCAS(cur)
+	if err != nil {
+		return false, wrap("unlock", err)
+	}
+	return ok, nil
+}
+
+// Close closes the connections of a client Open made; a client passed to
+// NewFromClient stays open. Calls after Close return an error.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) || !s.owned {
+		return nil
+	}
+	if err := s.client.Close(); err != nil {
+		return wrap("close", err)
+	}
+	return nil
+}
