@@ -1,0 +1,797 @@
+#!/usr/bin/env bash
+# services.sh: real servers for cachette's tests, on loopback, without Docker.
+#
+# Installs what is missing (Debian packages, an npm package, a Go program built from
+# scripts/mongotest), starts every server as a process of our own on fixed loopback
+# ports with no persistence, waits until each answers, and writes .services/env with
+# the CACHETTE_TEST_* variables the tests read.
+#
+#   scripts/services.sh up [GROUP...]        install what is missing, start, write the env file
+#   scripts/services.sh down [GROUP...]      stop what this script started (idempotent)
+#   scripts/services.sh status [GROUP...]    print each server's state (exit 3 if one is not running)
+#   scripts/services.sh env                  print the env file (source it, or eval the output)
+#   scripts/services.sh stop NAME...         stop one server, wait until its port is closed
+#   scripts/services.sh start NAME...        start it again on the same port, wait until it answers
+#   scripts/services.sh restart NAME...      stop, then start
+#
+# GROUP: redis valkey memcached redis-cluster valkey-cluster dynamodb mongodb (default: all).
+# NAME:  a group or one server: redis, valkey, memcached (first of the pool), memcached-2,
+#        redis-cluster-1..3, valkey-cluster-1..3, dynamodb (alias dynalite),
+#        mongodb (aliases mongo, mongotest).
+#
+# Environment: CACHETTE_SERVICES_DIR (state directory, default <repo>/.services),
+# CACHETTE_SERVICES_TIMEOUT (seconds to wait for a server, default 30),
+# CACHETTE_SERVICES_PORT_OFFSET (added to every port, default 0; use a multiple of 1000
+# to run a second set beside the first, e.g. for another checkout). `up` remembers the
+# offset in .services/run/port-offset, so later stop/start/status/down use it too.
+set -euo pipefail
+shopt -s inherit_errexit
+
+ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
+SCRIPT="$ROOT/scripts/services.sh"
+SVC_DIR=${CACHETTE_SERVICES_DIR:-$ROOT/.services}
+RUN_DIR="$SVC_DIR/run"
+LOG_DIR="$SVC_DIR/log"
+DATA_DIR="$SVC_DIR/data"
+BIN_DIR="$SVC_DIR/bin"
+NPM_DIR="$SVC_DIR/npm"
+ENV_FILE="$SVC_DIR/env"
+TIMEOUT=${CACHETTE_SERVICES_TIMEOUT:-30}
+OFFSET_FILE="$RUN_DIR/port-offset"
+if [[ -n ${CACHETTE_SERVICES_PORT_OFFSET:-} ]]; then
+	OFFSET=$CACHETTE_SERVICES_PORT_OFFSET
+elif [[ -f $OFFSET_FILE ]]; then
+	OFFSET=$(<"$OFFSET_FILE")
+else
+	OFFSET=0
+fi
+HOST=127.0.0.1
+
+if ! [[ $TIMEOUT =~ ^[1-9][0-9]*$ ]]; then
+	echo "services: error: CACHETTE_SERVICES_TIMEOUT must be a whole number of seconds, got \"$TIMEOUT\"" >&2
+	exit 2
+fi
+if ! [[ $OFFSET =~ ^[0-9]+$ ]] || ((OFFSET > 30000)); then
+	echo "services: error: CACHETTE_SERVICES_PORT_OFFSET must be a number from 0 to 30000, got \"$OFFSET\"" >&2
+	exit 2
+fi
+
+DYNALITE_VERSION=4.0.0
+MONGOTEST_SRC="$ROOT/scripts/mongotest"
+MONGOTEST_BIN="$BIN_DIR/mongotest"
+DYNALITE_BIN="$NPM_DIR/node_modules/.bin/dynalite"
+
+GROUPS_ALL=(redis valkey memcached redis-cluster valkey-cluster dynamodb mongodb)
+SERVERS_ALL=(redis valkey memcached memcached-2 redis-cluster-1 redis-cluster-2 redis-cluster-3
+	valkey-cluster-1 valkey-cluster-2 valkey-cluster-3 dynamodb mongodb)
+
+declare -A MEMBERS=(
+	[redis]="redis"
+	[valkey]="valkey"
+	[memcached]="memcached memcached-2"
+	[redis-cluster]="redis-cluster-1 redis-cluster-2 redis-cluster-3"
+	[valkey-cluster]="valkey-cluster-1 valkey-cluster-2 valkey-cluster-3"
+	[dynamodb]="dynamodb"
+	[mongodb]="mongodb"
+)
+
+declare -A PORT=(
+	[redis]=16379
+	[valkey]=16380
+	[memcached]=11311
+	[memcached-2]=11312
+	[redis-cluster-1]=17001
+	[redis-cluster-2]=17002
+	[redis-cluster-3]=17003
+	[valkey-cluster-1]=17101
+	[valkey-cluster-2]=17102
+	[valkey-cluster-3]=17103
+	[dynamodb]=18000
+	[mongodb]=27117
+)
+for _n in "${!PORT[@]}"; do PORT[$_n]=$((PORT[$_n] + OFFSET)); done
+unset _n
+
+# ---------------------------------------------------------------------------
+# small helpers
+
+log() { printf 'services: %s\n' "$*" >&2; }
+die() {
+	log "error: $*"
+	exit 1
+}
+
+now_ms() {
+	local t=${EPOCHREALTIME//[!0-9]/}
+	echo $((10#$t / 1000))
+}
+
+secs_since() { # START_MS [END_MS] -> "1.234s"
+	local d=$((${2:-$(now_ms)} - $1))
+	printf '%d.%03ds' $((d / 1000)) $((d % 1000))
+}
+
+# group_of NAME: the group a server belongs to.
+group_of() {
+	case $1 in
+	memcached-2) echo memcached ;;
+	redis-cluster-*) echo redis-cluster ;;
+	valkey-cluster-*) echo valkey-cluster ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# kind_of NAME: which program serves it.
+kind_of() {
+	case $1 in
+	redis | redis-cluster-*) echo redis ;;
+	valkey | valkey-cluster-*) echo valkey ;;
+	memcached | memcached-2) echo memcached ;;
+	dynamodb) echo dynamodb ;;
+	mongodb) echo mongodb ;;
+	*) die "unknown server $1" ;;
+	esac
+}
+
+is_cluster_node() { [[ $1 == *-cluster-* ]]; }
+
+# canonical NAME: resolves aliases; fails on an unknown name.
+canonical() {
+	local n=${1,,}
+	case $n in
+	dynalite) n=dynamodb ;;
+	mongo | mongotest) n=mongodb ;;
+	memcached-1) n=memcached ;;
+	esac
+	if [[ -n ${PORT[$n]:-} || -n ${MEMBERS[$n]:-} ]]; then
+		echo "$n"
+		return
+	fi
+	die "unknown server or group \"$1\" (groups: ${GROUPS_ALL[*]}; servers: ${SERVERS_ALL[*]})"
+}
+
+# groups_from ARGS...: the groups named (a server name selects its group); all if none.
+groups_from() {
+	local -A seen=()
+	local a g out=()
+	if (($# == 0)); then
+		echo "${GROUPS_ALL[*]}"
+		return
+	fi
+	for a in "$@"; do
+		a=$(canonical "$a")
+		if [[ -n ${MEMBERS[$a]:-} ]]; then g=$a; else g=$(group_of "$a"); fi
+		[[ -n ${seen[$g]:-} ]] && continue
+		seen[$g]=1
+		out+=("$g")
+	done
+	echo "${out[*]}"
+}
+
+# servers_from ARGS...: the servers named; a group name stands for its members,
+# except that "redis", "valkey", "memcached", ... name the server of that name.
+servers_from() {
+	local a out=()
+	(($# > 0)) || die "name at least one server (${SERVERS_ALL[*]})"
+	for a in "$@"; do
+		a=$(canonical "$a")
+		if [[ -n ${PORT[$a]:-} ]]; then
+			out+=("$a")
+		else
+			# shellcheck disable=SC2206
+			out+=(${MEMBERS[$a]})
+		fi
+	done
+	echo "${out[*]}"
+}
+
+port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+# tcp_ask PORT REQUEST PREFIX: sends REQUEST (printf %b escapes), succeeds when the
+# first line of the answer starts with PREFIX.
+tcp_ask() {
+	(
+		exec 3<>"/dev/tcp/$HOST/$1" || exit 1
+		printf '%b' "$2" >&3
+		IFS= read -r -t 2 line <&3 || exit 1
+		[[ $line == "$3"* ]]
+	) 2>/dev/null
+}
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+	local st
+	[[ $1 =~ ^[0-9]+$ ]] || return 1
+	{ read -r st <"/proc/$1/stat"; } 2>/dev/null || return 1
+	st=${st##*) }
+	[[ ${st%% *} != Z ]]
+}
+
+marker_of() {
+	case $(kind_of "$1") in
+	redis) echo redis-server ;;
+	valkey) echo valkey-server ;;
+	memcached) echo memcached ;;
+	dynamodb) echo dynalite ;;
+	mongodb) echo mongotest ;;
+	esac
+}
+
+pidfile() { echo "$RUN_DIR/$1.pid"; }
+
+# running_pid NAME: prints the pid of our running server NAME, fails if it is not running.
+running_pid() {
+	local f pid cmd
+	f=$(pidfile "$1")
+	[[ -f $f ]] || return 1
+	pid=$(<"$f")
+	alive "$pid" || return 1
+	cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
+	[[ $cmd == *"$(marker_of "$1")"* ]] || return 1
+	echo "$pid"
+}
+
+log_tail() {
+	local f="$LOG_DIR/$1.log"
+	if [[ -s $f ]]; then
+		log "last lines of $f:"
+		tail -n 20 "$f" | sed 's/^/    /' >&2
+	fi
+}
+
+who_listens() {
+	command -v ss >/dev/null 2>&1 || return 0
+	ss -Hltnp "sport = :$1" 2>/dev/null | sed 's/^/    /' >&2 || true
+}
+
+# probe NAME: succeeds when server NAME answers its protocol.
+probe() {
+	local port=${PORT[$1]}
+	case $(kind_of "$1") in
+	redis | valkey) tcp_ask "$port" 'PING\r\n' '+PONG' ;;
+	memcached) tcp_ask "$port" 'version\r\n' 'VERSION' ;;
+	dynamodb)
+		tcp_ask "$port" "POST / HTTP/1.1\r\nHost: $HOST:$port\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}" 'HTTP/1.1 '
+		;;
+	mongodb) port_open "$port" ;;
+	esac
+}
+
+# ---------------------------------------------------------------------------
+# installing
+
+APT_UPDATED=0
+CODENAME=$( (. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}") || true)
+
+apt_install() { # [-t RELEASE] PACKAGE...
+	if ((EUID != 0)); then
+		die "missing packages; run this script as root or install them: apt-get install $*"
+	fi
+	if ((APT_UPDATED == 0)); then
+		log "apt-get update"
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+		APT_UPDATED=1
+	fi
+	log "apt-get install $*"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@" >/dev/null
+}
+
+has_backports_source() {
+	local f
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+		[[ -f $f ]] && grep -Eqs "^[^#]*\b$CODENAME-backports\b" "$f" && return 0
+	done
+	return 1
+}
+
+# add_backports_source: adds the <codename>-backports suite with the URI (and key) of the
+# main Debian source.
+add_backports_source() {
+	local uri="" signed="" dest=/etc/apt/sources.list.d/cachette-backports.sources
+	has_backports_source && return 0
+	((EUID == 0)) || die "valkey-server needs the $CODENAME-backports suite; run this script as root"
+	if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
+		# The URIs and Signed-By of the stanza whose Suites list the release itself.
+		read -r uri signed < <(awk -v rel="$CODENAME" '
+			function flush() {
+				if (!done && uri != "" && (" " suites " ") ~ (" " rel " ")) { print uri, signed; done = 1 }
+				uri = ""; suites = ""; signed = ""
+			}
+			/^[[:space:]]*$/ { flush(); next }
+			/^URIs:/ { uri = $2 }
+			/^Suites:/ { $1 = ""; suites = $0 }
+			/^Signed-By:/ { signed = $2 }
+			END { flush() }' /etc/apt/sources.list.d/debian.sources) || true
+	fi
+	if [[ -z $uri && -f /etc/apt/sources.list ]]; then
+		uri=$(awk -v rel="$CODENAME" '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i == rel) { u = $(i - 1); print u; exit } }' \
+			/etc/apt/sources.list) || true
+	fi
+	[[ -n $uri ]] || die "cannot find the Debian source URI to add $CODENAME-backports; add that suite by hand"
+	log "adding the $CODENAME-backports suite ($dest)"
+	{
+		echo "Types: deb"
+		echo "URIs: $uri"
+		echo "Suites: $CODENAME-backports"
+		echo "Components: main"
+		[[ -n $signed ]] && echo "Signed-By: $signed"
+	} >"$dest"
+	APT_UPDATED=0
+}
+
+ensure_installed() { # GROUP...
+	local g need_redis=0 need_valkey=0 need_memcached=0 need_node=0 need_go=0
+	local pkgs=()
+	for g in "$@"; do
+		case $g in
+		redis | redis-cluster) need_redis=1 ;;
+		valkey | valkey-cluster) need_valkey=1 ;;
+		memcached) need_memcached=1 ;;
+		dynamodb) need_node=1 ;;
+		mongodb) need_go=1 ;;
+		esac
+	done
+
+	if ((need_redis)); then
+		command -v redis-server >/dev/null || pkgs+=(redis-server)
+		command -v redis-cli >/dev/null || pkgs+=(redis-tools)
+	fi
+	((need_memcached)) && ! command -v memcached >/dev/null && pkgs+=(memcached)
+	if ((need_node)) && ! command -v npm >/dev/null; then pkgs+=(nodejs npm); fi
+	if ((${#pkgs[@]})); then apt_install "${pkgs[@]}"; fi
+
+	if ((need_valkey)) && ! { command -v valkey-server && command -v valkey-cli; } >/dev/null; then
+		if [[ $CODENAME == bookworm ]]; then
+			add_backports_source
+			apt_install -t "$CODENAME-backports" valkey-server valkey-tools
+		else
+			apt_install valkey-server valkey-tools
+		fi
+	fi
+
+	if ((need_node)) && ! grep -qs "\"version\": \"$DYNALITE_VERSION\"" "$NPM_DIR/node_modules/dynalite/package.json"; then
+		log "npm install dynalite@$DYNALITE_VERSION into $NPM_DIR"
+		mkdir -p "$NPM_DIR"
+		npm install --prefix "$NPM_DIR" --no-audit --no-fund --loglevel=error \
+			"dynalite@$DYNALITE_VERSION" >"$LOG_DIR/npm-install.log" 2>&1 ||
+			{
+				tail -n 20 "$LOG_DIR/npm-install.log" >&2
+				die "npm install dynalite@$DYNALITE_VERSION failed"
+			}
+	fi
+
+	if ((need_go)); then
+		local gobin
+		gobin=$(command -v go || true)
+		[[ -z $gobin && -x /usr/local/go/bin/go ]] && gobin=/usr/local/go/bin/go
+		if [[ ! -x $MONGOTEST_BIN || -n $(find "$MONGOTEST_SRC" -type f -newer "$MONGOTEST_BIN" -print -quit) ]]; then
+			[[ -n $gobin ]] || die "go is needed to build $MONGOTEST_SRC"
+			local t0
+			t0=$(now_ms)
+			log "building mongotest (the first build takes about a minute)"
+			mkdir -p "$BIN_DIR"
+			(cd "$MONGOTEST_SRC" && GOWORK=off GOFLAGS=-mod=readonly "$gobin" build -trimpath -o "$MONGOTEST_BIN.tmp" .) \
+				>"$LOG_DIR/mongotest-build.log" 2>&1 ||
+				{
+					tail -n 20 "$LOG_DIR/mongotest-build.log" >&2
+					die "building mongotest failed"
+				}
+			mv -f "$MONGOTEST_BIN.tmp" "$MONGOTEST_BIN"
+			log "built mongotest in $(secs_since "$t0")"
+		fi
+	fi
+}
+
+# ---------------------------------------------------------------------------
+# starting and stopping one server
+
+# check_ports_free NAME...: fails, naming every one, if a port is taken by another process.
+check_ports_free() {
+	local n bad=0
+	for n in "$@"; do
+		port_open "${PORT[$n]}" || continue
+		log "error: port $HOST:${PORT[$n]} for $n is in use by a process this script did not start:"
+		who_listens "${PORT[$n]}"
+		bad=1
+	done
+	((bad == 0)) || die "stop those processes or free the ports (or set CACHETTE_SERVICES_PORT_OFFSET=1000), then run again"
+}
+
+# launch NAME FRESH: starts server NAME in the background; FRESH=1 wipes its data first.
+launch() {
+	local name=$1 fresh=$2 port=${PORT[$1]} dir="$DATA_DIR/$1" logf="$LOG_DIR/$1.log"
+	local cmd=()
+	check_ports_free "$name"
+	((fresh)) && rm -rf "$dir"
+	mkdir -p "$dir"
+	case $(kind_of "$name") in
+	redis | valkey)
+		local server=redis-server
+		[[ $(kind_of "$name") == valkey ]] && server=valkey-server
+		cmd=("$(command -v "$server")" --port "$port" --bind "$HOST" --daemonize no
+			--save "" --appendonly no --dir "$dir" --logfile "" --loglevel warning)
+		if is_cluster_node "$name"; then
+			cmd+=(--cluster-enabled yes --cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 3000)
+		fi
+		;;
+	memcached)
+		cmd=("$(command -v memcached)" -l "$HOST" -p "$port" -U 0 -m 64 -I 4m)
+		((EUID == 0)) && cmd+=(-u root)
+		;;
+	dynamodb)
+		cmd=("$DYNALITE_BIN" --host "$HOST" --port "$port"
+			--createTableMs 50 --deleteTableMs 50 --updateTableMs 50)
+		;;
+	mongodb)
+		cmd=("$MONGOTEST_BIN" -listen "$HOST:$port" -data "$dir")
+		;;
+	esac
+	printf '=== %s start: %s\n' "$(date -u +%FT%TZ)" "${cmd[*]}" >>"$logf"
+	# A session of its own (no signals from the caller's terminal or process group), no
+	# inherited pipes or lock, so callers such as `go test` never wait on it.
+	(cd "$dir" && exec setsid "${cmd[@]}" </dev/null >>"$logf" 2>&1 9>&-) &
+	echo "$!" >"$(pidfile "$name")"
+}
+
+# wait_ready NAME: waits until NAME answers, or fails with its log.
+wait_ready() {
+	local name=$1 t0 deadline pid
+	t0=$(now_ms)
+	deadline=$((t0 + TIMEOUT * 1000))
+	pid=$(<"$(pidfile "$name")")
+	until probe "$name"; do
+		if ! alive "$pid"; then
+			log_tail "$name"
+			die "$name exited during start-up (port $HOST:${PORT[$name]}); stop the rest with: $SCRIPT down"
+		fi
+		if (($(now_ms) > deadline)); then
+			log_tail "$name"
+			die "$name did not answer on $HOST:${PORT[$name]} within ${TIMEOUT}s; stop the rest with: $SCRIPT down"
+		fi
+		sleep 0.05
+	done
+	log "$name ready on $HOST:${PORT[$name]} (pid $pid, $(secs_since "$t0"))"
+}
+
+# signal_server NAME: asks our server NAME to stop; prints its pid, fails if it is not running.
+signal_server() {
+	local pid
+	if ! pid=$(running_pid "$1"); then
+		rm -f "$(pidfile "$1")"
+		log "$1 is not running"
+		return 1
+	fi
+	# memcached acts on SIGTERM only at its next one-second tick; it keeps nothing, so kill it.
+	if [[ $(kind_of "$1") == memcached ]]; then
+		kill -KILL "$pid" 2>/dev/null || true
+	else
+		kill -TERM "$pid" 2>/dev/null || true
+	fi
+	echo "$pid"
+}
+
+# await_stopped NAME PID START_MS: waits until PID has exited (SIGKILL after 10s) and the
+# port of NAME is closed.
+await_stopped() {
+	local name=$1 pid=$2 t0=$3 deadline
+	deadline=$((t0 + 10000))
+	while alive "$pid"; do
+		if (($(now_ms) > deadline)); then
+			log "$name did not stop on SIGTERM within 10s; sending SIGKILL"
+			kill -KILL "$pid" 2>/dev/null || true
+			deadline=$(($(now_ms) + 5000))
+			while alive "$pid" && (($(now_ms) < deadline)); do sleep 0.05; done
+			alive "$pid" && die "$name (pid $pid) does not stop"
+			break
+		fi
+		sleep 0.02
+	done
+	deadline=$(($(now_ms) + 5000))
+	while port_open "${PORT[$name]}"; do
+		(($(now_ms) > deadline)) && die "$name stopped but port $HOST:${PORT[$name]} is still open"
+		sleep 0.02
+	done
+	rm -f "$(pidfile "$name")"
+	log "$name stopped (pid $pid, $(secs_since "$t0"))"
+}
+
+# stop_servers NAME...: stops our servers (all signalled first, then awaited).
+stop_servers() {
+	local n pid t0 names=() pids=() i
+	t0=$(now_ms)
+	for n in "$@"; do
+		pid=$(signal_server "$n") || continue
+		names+=("$n")
+		pids+=("$pid")
+	done
+	for i in "${!names[@]}"; do await_stopped "${names[$i]}" "${pids[$i]}" "$t0"; done
+}
+
+# ---------------------------------------------------------------------------
+# clusters
+
+cli_of() { if [[ $1 == valkey-* ]]; then echo valkey-cli; else echo redis-cli; fi; }
+
+cluster_info() { # CLI PORT
+	"$1" -h "$HOST" -p "$2" cluster info 2>/dev/null | tr -d '\r'
+}
+
+# wait_cluster_ok GROUP [NODE...]: waits until the nodes (default: all) see cluster_state:ok.
+wait_cluster_ok() {
+	local group=$1 cli n deadline nodes
+	shift
+	cli=$(cli_of "$group")
+	if (($#)); then nodes=("$@"); else read -r -a nodes <<<"${MEMBERS[$group]}"; fi
+	deadline=$(($(now_ms) + TIMEOUT * 1000))
+	for n in "${nodes[@]}"; do
+		until cluster_info "$cli" "${PORT[$n]}" | grep -qx 'cluster_state:ok'; do
+			if (($(now_ms) > deadline)); then
+				cluster_info "$cli" "${PORT[$n]}" | sed 's/^/    /' >&2 || true
+				log_tail "$n"
+				die "$group: node $n does not report cluster_state:ok within ${TIMEOUT}s"
+			fi
+			sleep 0.1
+		done
+	done
+}
+
+# form_cluster GROUP: joins the group's nodes into one cluster unless they already are.
+form_cluster() {
+	local group=$1 cli n addrs=() t0
+	t0=$(now_ms)
+	cli=$(cli_of "$group")
+	local nodes
+	read -r -a nodes <<<"${MEMBERS[$group]}"
+	if ! cluster_info "$cli" "${PORT[${nodes[0]}]}" | grep -qx 'cluster_slots_assigned:16384'; then
+		for n in "${nodes[@]}"; do
+			addrs+=("$HOST:${PORT[$n]}")
+			"$cli" -h "$HOST" -p "${PORT[$n]}" cluster reset hard >/dev/null 2>&1 || true
+		done
+		"$cli" --cluster create "${addrs[@]}" --cluster-replicas 0 --cluster-yes \
+			>>"$LOG_DIR/$group-create.log" 2>&1 || {
+			tail -n 20 "$LOG_DIR/$group-create.log" >&2
+			die "$cli --cluster create failed for $group"
+		}
+	fi
+	wait_cluster_ok "$group"
+	log "$group ready: ${addrs[*]:-nodes already joined} ($(secs_since "$t0"))"
+}
+
+# ---------------------------------------------------------------------------
+# the env file
+
+group_running() {
+	local n
+	for n in ${MEMBERS[$1]}; do running_pid "$n" >/dev/null || return 1; done
+}
+
+cluster_urls() { # SCHEME GROUP
+	local n out=()
+	for n in ${MEMBERS[$2]}; do out+=("$1://$HOST:${PORT[$n]}"); done
+	(
+		IFS=,
+		echo "${out[*]}"
+	)
+}
+
+cluster_addrs() { # GROUP
+	local n out=()
+	for n in ${MEMBERS[$1]}; do out+=("$HOST:${PORT[$n]}"); done
+	(
+		IFS=,
+		echo "${out[*]}"
+	)
+}
+
+any_running() {
+	local n
+	for n in "${SERVERS_ALL[@]}"; do running_pid "$n" >/dev/null && return 0; done
+	return 1
+}
+
+# write_env: writes .services/env for the groups that are running; removes it if none is.
+write_env() {
+	local g all=1 lines=()
+	for g in "${GROUPS_ALL[@]}"; do
+		if ! group_running "$g"; then
+			all=0
+			continue
+		fi
+		case $g in
+		redis) lines+=("CACHETTE_TEST_REDIS_URL=redis://$HOST:${PORT[redis]}/0") ;;
+		valkey) lines+=("CACHETTE_TEST_VALKEY_URL=valkey://$HOST:${PORT[valkey]}") ;;
+		memcached)
+			lines+=("CACHETTE_TEST_MEMCACHED_HOST=$HOST:${PORT[memcached]}")
+			lines+=("CACHETTE_TEST_MEMCACHED_POOL=$(cluster_addrs memcached)")
+			;;
+		redis-cluster)
+			lines+=("CACHETTE_TEST_REDIS_CLUSTER=$(cluster_urls redis redis-cluster)")
+			lines+=("CACHETTE_TEST_REDIS_CLUSTER_ADDRS=$(cluster_addrs redis-cluster)")
+			;;
+		valkey-cluster)
+			lines+=("CACHETTE_TEST_VALKEY_CLUSTER=$(cluster_urls valkey valkey-cluster)")
+			lines+=("CACHETTE_TEST_VALKEY_CLUSTER_ADDRS=$(cluster_addrs valkey-cluster)")
+			;;
+		dynamodb) lines+=("CACHETTE_TEST_DYNAMODB_URL=http://$HOST:${PORT[dynamodb]}") ;;
+		mongodb) lines+=("CACHETTE_TEST_MONGODB_URL=mongodb://$HOST:${PORT[mongodb]}") ;;
+		esac
+	done
+	if ((${#lines[@]} == 0)); then
+		rm -f "$ENV_FILE"
+		return
+	fi
+	lines+=("CACHETTE_TEST_SERVICES_SCRIPT=$SCRIPT")
+	# So that the script, run by a test, finds this state directory.
+	[[ -n ${CACHETTE_SERVICES_DIR:-} ]] && lines+=("CACHETTE_SERVICES_DIR=$SVC_DIR")
+	((all)) && lines+=("CACHETTE_TEST_SERVICES_REQUIRED=1")
+	{
+		echo "# Written by scripts/services.sh; source it: . $ENV_FILE"
+		local l
+		for l in "${lines[@]}"; do
+			printf "export %s='%s'\n" "${l%%=*}" "${l#*=}"
+		done
+	} >"$ENV_FILE.tmp"
+	mv -f "$ENV_FILE.tmp" "$ENV_FILE"
+}
+
+# ---------------------------------------------------------------------------
+# commands
+
+lock() {
+	mkdir -p "$RUN_DIR" "$LOG_DIR" "$DATA_DIR"
+	exec 9>"$RUN_DIR/.lock"
+	flock -w 300 9 || die "another services.sh is still running (lock $RUN_DIR/.lock)"
+}
+
+cmd_up() {
+	local t0 t1 list groups g n fresh started=() clusters=() todo=()
+	t0=$(now_ms)
+	list=$(groups_from "$@")
+	read -r -a groups <<<"$list"
+	lock
+	if [[ -f $OFFSET_FILE && $(<"$OFFSET_FILE") != "$OFFSET" ]] && any_running; then
+		die "servers are running with port offset $(<"$OFFSET_FILE"), not $OFFSET; run: $SCRIPT down"
+	fi
+	echo "$OFFSET" >"$OFFSET_FILE"
+	ensure_installed "${groups[@]}"
+	t1=$(now_ms)
+	# Check every port before starting anything, so a conflict leaves nothing half started.
+	for g in "${groups[@]}"; do
+		for n in ${MEMBERS[$g]}; do running_pid "$n" >/dev/null || todo+=("$n"); done
+	done
+	((${#todo[@]} == 0)) || check_ports_free "${todo[@]}"
+	for g in "${groups[@]}"; do
+		# A cluster restarts from scratch only when none of its nodes is running;
+		# otherwise the missing nodes rejoin with their saved cluster config.
+		fresh=1
+		for n in ${MEMBERS[$g]}; do running_pid "$n" >/dev/null && fresh=0; done
+		[[ $g == *-cluster ]] || fresh=1
+		for n in ${MEMBERS[$g]}; do
+			if running_pid "$n" >/dev/null; then
+				if probe "$n"; then
+					log "$n already running on $HOST:${PORT[$n]}"
+				else
+					started+=("$n") # started but not answering yet: wait for it
+				fi
+				continue
+			fi
+			launch "$n" "$fresh"
+			started+=("$n")
+		done
+		[[ $g == *-cluster ]] && clusters+=("$g")
+	done
+	for n in "${started[@]}"; do wait_ready "$n"; done
+	# Both clusters form at once: joining takes a second or two each.
+	local pids=() p
+	for g in "${clusters[@]}"; do
+		form_cluster "$g" &
+		pids+=("$!")
+	done
+	for p in "${pids[@]}"; do wait "$p" || die "a cluster did not form (see above)"; done
+	write_env
+	log "up: ${groups[*]} in $(secs_since "$t0") (install/build $(secs_since "$t0" "$t1"), start $(secs_since "$t1")); env: $ENV_FILE"
+}
+
+cmd_down() {
+	local t0 list groups g n servers=()
+	t0=$(now_ms)
+	list=$(groups_from "$@")
+	read -r -a groups <<<"$list"
+	lock
+	for g in "${groups[@]}"; do
+		# shellcheck disable=SC2206
+		servers+=(${MEMBERS[$g]})
+	done
+	stop_servers "${servers[@]}"
+	for n in "${servers[@]}"; do rm -rf "${DATA_DIR:?}/$n"; done
+	any_running || rm -f "$OFFSET_FILE"
+	write_env
+	log "down: ${groups[*]} in $(secs_since "$t0")"
+}
+
+cmd_stop() {
+	local list servers
+	list=$(servers_from "$@")
+	read -r -a servers <<<"$list"
+	lock
+	stop_servers "${servers[@]}"
+}
+
+cmd_start() {
+	local n list servers started=()
+	list=$(servers_from "$@")
+	read -r -a servers <<<"$list"
+	lock
+	for n in "${servers[@]}"; do
+		if running_pid "$n" >/dev/null; then
+			log "$n already running on $HOST:${PORT[$n]}"
+			continue
+		fi
+		case $(kind_of "$n") in
+		dynamodb) [[ -x $DYNALITE_BIN ]] || die "dynalite is not installed; run: $SCRIPT up dynamodb" ;;
+		mongodb) [[ -x $MONGOTEST_BIN ]] || die "mongotest is not built; run: $SCRIPT up mongodb" ;;
+		esac
+		launch "$n" 0
+		started+=("$n")
+	done
+	for n in "${started[@]}"; do
+		wait_ready "$n"
+		if is_cluster_node "$n"; then wait_cluster_ok "$(group_of "$n")" "$n"; fi
+	done
+}
+
+cmd_status() {
+	local list groups g n pid rc=0 state extra
+	list=$(groups_from "$@")
+	read -r -a groups <<<"$list"
+	for g in "${groups[@]}"; do
+		for n in ${MEMBERS[$g]}; do
+			extra=""
+			if pid=$(running_pid "$n"); then
+				if probe "$n"; then state="running (pid $pid)"; else state="not answering (pid $pid)" rc=3; fi
+				if is_cluster_node "$n"; then
+					extra=" $(cluster_info "$(cli_of "$g")" "${PORT[$n]}" | grep '^cluster_state:' || true)"
+				fi
+			elif port_open "${PORT[$n]}"; then
+				state="stopped; port in use by another process"
+				rc=3
+			else
+				state="stopped"
+				rc=3
+			fi
+			printf '%-17s %-16s %s%s\n' "$n" "$HOST:${PORT[$n]}" "$state" "$extra"
+		done
+	done
+	return "$rc"
+}
+
+cmd_env() {
+	[[ -f $ENV_FILE ]] || die "no env file; run: $SCRIPT up"
+	cat "$ENV_FILE"
+}
+
+usage() {
+	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$SCRIPT"
+}
+
+main() {
+	local sub=${1:-}
+	(($#)) && shift
+	case $sub in
+	up) cmd_up "$@" ;;
+	down) cmd_down "$@" ;;
+	stop) cmd_stop "$@" ;;
+	start) cmd_start "$@" ;;
+	restart) cmd_stop "$@" && cmd_start "$@" ;;
+	status) cmd_status "$@" ;;
+	env) cmd_env ;;
+	-h | --help | help) usage ;;
+	*)
+		usage >&2
+		exit 2
+		;;
+	esac
+}
+
+main "$@"
