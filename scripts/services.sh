@@ -267,14 +267,21 @@ apt_install() { # [-t RELEASE] PACKAGE...
 	if ((EUID != 0)); then
 		die "missing packages; run this script as root or install them: apt-get install $*"
 	fi
+	local aptlog="$LOG_DIR/apt.log"
 	if ((APT_UPDATED == 0)); then
 		log "apt-get update"
-		DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq >>"$aptlog" 2>&1 || {
+			tail -n 20 "$aptlog" >&2
+			die "apt-get update failed (log: $aptlog)"
+		}
 		APT_UPDATED=1
 	fi
 	log "apt-get install $*"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@" >/dev/null
+		-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@" >>"$aptlog" 2>&1 || {
+		tail -n 20 "$aptlog" >&2
+		die "apt-get install $* failed (log: $aptlog)"
+	}
 }
 
 has_backports_source() {
