@@ -49,8 +49,12 @@ var (
 	aliases = map[string]string{"": "vanilla", "pickle": "gob"}
 )
 
-// Register makes c available by its name. It panics on a duplicate name or ID.
+// Register makes c available by its name. It panics on a nil codec or a
+// duplicate name or ID.
 func Register(c Codec) {
+	if c == nil {
+		panic("cachette/codecs: Register of a nil codec")
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	name := strings.ToLower(c.Name())

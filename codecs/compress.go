@@ -1,6 +1,7 @@
 package codecs
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -56,9 +57,14 @@ func coders() (*zstd.Encoder, *zstd.Decoder, error) {
 		if encErr != nil {
 			return
 		}
-		dec, encErr = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(MaxDecompressedSize))
+		dec, encErr = newDecoder(MaxDecompressedSize)
 	})
 	return enc, dec, encErr
+}
+
+// newDecoder returns a zstd decoder that refuses to produce more than limit bytes.
+func newDecoder(limit uint64) (*zstd.Decoder, error) {
+	return zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(limit))
 }
 
 // Compress appends the zstd compression of src to dst.
@@ -73,15 +79,87 @@ func Compress(dst, src []byte) []byte {
 // ErrDecompress wraps every decompression failure; it also wraps ErrCorrupt.
 var ErrDecompress = fmt.Errorf("%w: zstd", ErrCorrupt)
 
-// Decompress returns the decompression of src.
+// Decompress returns the decompression of src, which Compress produced. It
+// refuses, with an error wrapping ErrDecompress, input that is not zstd or
+// that would decompress to more than MaxDecompressedSize bytes.
 func Decompress(src []byte) ([]byte, error) {
 	_, d, err := coders()
 	if err != nil {
 		return nil, err
+	}
+	return decompress(d, src)
+}
+
+func decompress(d *zstd.Decoder, src []byte) ([]byte, error) {
+	if len(src) == 0 {
+		// Compress never produces nothing, not even for an empty input.
+		return nil, fmt.Errorf("%w: empty input", ErrDecompress)
+	}
+	if err := checkFrames(src); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDecompress, err)
 	}
 	out, err := d.DecodeAll(src, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDecompress, err)
 	}
 	return out, nil
+}
+
+// maxBlockSize is the most a zstd block can decompress to.
+const maxBlockSize = 128 << 10
+
+// checkFrames walks the frames and block headers of src before anything is
+// decompressed. The decoder allocates a frame's declared content size up
+// front, so a few hostile bytes declaring hundreds of megabytes would cost
+// that much memory before failing: a declared size must not exceed what the
+// frame's blocks can produce (at most 32 KiB per byte of input, for a
+// run-length encoded block). The decoder itself refuses output beyond its
+// limit.
+func checkFrames(src []byte) error {
+	for len(src) > 0 {
+		var h zstd.Header
+		if err := h.Decode(src); err != nil {
+			return err
+		}
+		if h.Skippable {
+			return errors.New("unexpected skippable frame")
+		}
+		src = src[h.HeaderSize:]
+		// The most the frame's blocks can produce.
+		var most uint64
+		for last := false; !last; {
+			if len(src) < 3 {
+				return errors.New("truncated block header")
+			}
+			bh := uint32(src[0]) | uint32(src[1])<<8 | uint32(src[2])<<16
+			src = src[3:]
+			last = bh&1 != 0
+			size := int(bh >> 3)
+			switch (bh >> 1) & 3 {
+			case 0: // raw
+				most += uint64(size)
+			case 1: // run-length encoded: one byte repeated size times
+				most += uint64(size)
+				size = 1
+			case 2: // compressed
+				most += maxBlockSize
+			default:
+				return errors.New("reserved block type")
+			}
+			if size > len(src) {
+				return fmt.Errorf("block of %d bytes, only %d left", size, len(src))
+			}
+			src = src[size:]
+		}
+		if h.HasCheckSum {
+			if len(src) < 4 {
+				return errors.New("truncated checksum")
+			}
+			src = src[4:]
+		}
+		if h.HasFCS && h.FrameContentSize > most {
+			return fmt.Errorf("frame declares %d bytes, its blocks hold at most %d", h.FrameContentSize, most)
+		}
+	}
+	return nil
 }

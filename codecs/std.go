@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 )
 
@@ -45,6 +46,9 @@ func (Vanilla) Encode(v any) ([]byte, error) {
 }
 
 func (Vanilla) Decode(data []byte, dst any) error {
+	if rv := reflect.ValueOf(dst); rv.Kind() == reflect.Pointer && rv.IsNil() {
+		return fmt.Errorf("%w: vanilla: destination is a nil %T", ErrType, dst)
+	}
 	switch d := dst.(type) {
 	case *string:
 		*d = string(data)
@@ -80,16 +84,24 @@ func (JSON) Decode(data []byte, dst any) error {
 	if err == nil {
 		return nil
 	}
-	var typeErr *json.UnmarshalTypeError
-	var invalid *json.InvalidUnmarshalError
-	if errors.As(err, &typeErr) || errors.As(err, &invalid) {
-		return fmt.Errorf("%w: json: %v", ErrType, err)
+	// json.Unmarshal checks the syntax of all of data before it decodes
+	// anything, so every other error is about dst.
+	var syntax *json.SyntaxError
+	if errors.As(err, &syntax) {
+		return fmt.Errorf("%w: json: %v", ErrCorrupt, err)
 	}
-	return fmt.Errorf("%w: json: %v", ErrCorrupt, err)
+	return fmt.Errorf("%w: json: decoding into %T: %v", ErrType, dst, err)
 }
 
 // Gob is encoding/gob (config name "gob", alias "pickle"). Interface values
 // need their concrete types registered with gob.Register, as usual.
+//
+// Decode reads data twice: first discarding the value, which checks that
+// data is exactly one well-formed gob stream without allocating what it
+// announces, then into dst. encoding/gob trusts the lengths it reads, so a
+// damaged or hostile map length would otherwise make it allocate without
+// bound before failing; once the first pass has walked every element, each
+// length is known to fit in data.
 type Gob struct{}
 
 func (Gob) Name() string { return "gob" }
@@ -97,7 +109,6 @@ func (Gob) ID() byte     { return IDGob }
 
 func (Gob) Encode(v any) ([]byte, error) {
 	var buf bytes.Buffer
-	// Encode through a pointer so that nil-able and interface values work.
 	if err := gob.NewEncoder(&buf).Encode(v); err != nil {
 		return nil, fmt.Errorf("%w: gob: %v", ErrType, err)
 	}
@@ -108,25 +119,34 @@ func (Gob) Decode(data []byte, dst any) (err error) {
 	if rv := reflect.ValueOf(dst); rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return fmt.Errorf("%w: gob: destination must be a non-nil pointer, not %T", ErrType, dst)
 	}
-	// encoding/gob can panic on hostile input in old releases; never let it escape.
+	// Never let a panic of encoding/gob on hostile input escape.
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: gob: %v", ErrCorrupt, r)
 		}
 	}()
-	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(dst); err != nil {
-		if isGobTypeError(err) {
-			return fmt.Errorf("%w: gob: %v", ErrType, err)
-		}
+	if err := checkGob(data); err != nil {
 		return fmt.Errorf("%w: gob: %v", ErrCorrupt, err)
+	}
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(dst); err != nil {
+		// data is well-formed, so the stored type does not fit dst.
+		return fmt.Errorf("%w: gob: decoding into %T: %v", ErrType, dst, err)
 	}
 	return nil
 }
 
-// isGobTypeError tells a mismatch between the stored type and the
-// destination apart from damaged bytes; encoding/gob only says so in text.
-func isGobTypeError(err error) bool {
-	msg := err.Error()
-	return bytes.Contains([]byte(msg), []byte("type mismatch")) ||
-		bytes.Contains([]byte(msg), []byte("incompatible"))
+// checkGob reports whether data is one well-formed gob value (with its type
+// definitions) and nothing more.
+func checkGob(data []byte) error {
+	r := bytes.NewReader(data)
+	if err := gob.NewDecoder(r).DecodeValue(reflect.Value{}); err != nil {
+		if errors.Is(err, io.EOF) {
+			return io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	if r.Len() != 0 {
+		return fmt.Errorf("%d bytes after the value", r.Len())
+	}
+	return nil
 }
