@@ -1,0 +1,605 @@
+// Package mongodb is the cachette store on MongoDB (or a server that speaks
+// its wire protocol), through go.mongodb.org/mongo-driver/v2.
+//
+// Every entry is one document in one collection:
+//
+//	{_id: "prefix:key", v: <binary value>, exp: <date, millisecond precision>}
+//
+// written with an atomic upsert (ReplaceOne with upsert). A key that is not
+// valid UTF-8, which BSON strings cannot hold, is escaped reversibly in _id.
+// When it opens, the store creates the collection if it is missing and a TTL
+// index on exp (expireAfterSeconds: 0), so the server removes expired
+// documents by itself where it can. MongoDB's TTL monitor only runs every 60 seconds and some
+// compatible servers do not implement TTL indexes at all (the store then logs
+// at debug level and goes on), so expiry is also checked on every read: an
+// entry is alive while now < exp, to the millisecond, and Get never returns
+// an expired one.
+//
+// Locks are documents of their own, {_id: "prefix:!lock:key", token, exp},
+// taken by a unique insert; once a lock has expired, the next locker takes it
+// over with an update whose filter requires exp <= now, which the server
+// applies atomically to the one document.
+//
+// Configuration keys (see cachette.Config): backend=mongodb, mongodb_url
+// (mongodb://[user:pass@]host[:port][,host...][/?options] or mongodb+srv://),
+// database_name (default "cachette-db") and table_name (the collection,
+// default "cachette"). Through cachette.New:
+//
+//	import _ "github.com/cachette-go/cachette/backends/mongodb"
+//
+//	cache, err := cachette.New(ctx, cachette.Config{
+//		Backend:    "mongodb",
+//		MongoDBURL: "mongodb://127.0.0.1:27017",
+//	})
+//
+// Around a client the program already owns (Close leaves it connected):
+//
+//	store, err := mongodb.NewFromClient(ctx, client, "cachette-db", "cachette", "myapp")
+//	cache, err := cachette.NewWithBackend(store, cachette.Config{})
+//
+// Limits: a document holds at most 16 MiB, so a value that does not fit
+// (MaxValueSize, less the key) is refused with an error wrapping
+// backends.ErrTooLarge. Each call is bounded by the timeout (Settings.Timeout,
+// default DefaultTimeout); ClearNamespace, Flush and FlushExpired, which may
+// touch many documents, by BulkTimeoutFactor times it.
+package mongodb
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver"
+
+	"github.com/cachette-go/cachette/backends"
+)
+
+// Defaults.
+const (
+	// DefaultTimeout bounds each call to the server when Settings.Timeout is 0.
+	DefaultTimeout = 5 * time.Second
+	// BulkTimeoutFactor multiplies the timeout for the calls that may remove
+	// many documents at once (ClearNamespace, Flush, FlushExpired).
+	BulkTimeoutFactor = 10
+	// DefaultDatabase and DefaultCollection are used when the settings leave
+	// them empty.
+	DefaultDatabase   = "cachette-db"
+	DefaultCollection = "cachette"
+	// DefaultPrefix is used when Settings.Prefix is empty.
+	DefaultPrefix = "cachette"
+	// MaxDocumentSize is MongoDB's limit on one document (16 MiB).
+	MaxDocumentSize = 16 << 20
+	// MaxValueSize is the largest value a document can hold once its key
+	// (up to len(key) more bytes) and field names are counted.
+	MaxValueSize = MaxDocumentSize - docOverhead
+	// TTLIndexName names the TTL index created on the expiry field.
+	TTLIndexName = "cachette_exp_ttl"
+
+	docOverhead = 128 // BSON framing, field names and the expiry, with room to spare
+)
+
+// Field names of a stored document.
+const (
+	fieldID    = "_id"
+	fieldValue = "v"
+	fieldExp   = "exp"
+	fieldToken = "token"
+)
+
+// Server error codes this store reacts to.
+const (
+	codeNamespaceExists    = 48
+	codeNotImplemented     = 238
+	codeBSONObjectTooLarge = 10334
+)
+
+// upsertRetries is how many times Set retries an upsert that lost a race
+// to insert the same new _id (the server may report a duplicate key then).
+const upsertRetries = 3
+
+func init() {
+	backends.Register("mongodb", Open)
+}
+
+// Store is the MongoDB backend. It satisfies backends.Backend.
+type Store struct {
+	coll     *mongo.Collection
+	client   *mongo.Client
+	ownsConn bool // Close disconnects the client only when Open made it
+	prefix   string
+	timeout  time.Duration
+	log      *slog.Logger
+
+	// noProjection is set once the server has refused a projection on
+	// findAndModify (FerretDB does); deletes then fetch whole documents.
+	noProjection atomic.Bool
+}
+
+var _ backends.Backend = (*Store)(nil)
+
+// entry is the stored form of a value or a lock.
+type entry struct {
+	ID    string        `bson:"_id"`
+	Value []byte        `bson:"v,omitempty"`
+	Exp   bson.DateTime `bson:"exp"`
+	Token string        `bson:"token,omitempty"`
+}
+
+// Open connects to s.MongoDBURL and opens the store in database
+// s.DatabaseName, collection s.TableName (defaults DefaultDatabase and
+// DefaultCollection), creating the collection and its TTL index when they
+// are missing. It is the opener registered as "mongodb".
+func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
+	if s.MongoDBURL == "" {
+		return nil, errors.New("mongodb: no URL given (mongodb_url)")
+	}
+	timeout := s.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	secrets := urlSecrets(s.MongoDBURL)
+	safeURL := redactURL(s.MongoDBURL)
+	opts := options.Client().
+		ApplyURI(s.MongoDBURL).
+		SetAppName("cachette").
+		SetConnectTimeout(timeout).
+		SetServerSelectionTimeout(timeout)
+	client, err := mongo.Connect(opts)
+	if err != nil {
+		return nil, fmt.Errorf("mongodb: connect to %s: %w", safeURL, redact(err, secrets))
+	}
+	db, coll := s.DatabaseName, s.TableName
+	if db == "" {
+		db = DefaultDatabase
+	}
+	if coll == "" {
+		coll = DefaultCollection
+	}
+	prefix := s.Prefix
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	st := newStore(client, db, coll, prefix, timeout, s.Logger)
+	st.ownsConn = true
+	if err := st.setup(ctx); err != nil {
+		dctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		_ = client.Disconnect(dctx)
+		return nil, fmt.Errorf("mongodb: open %s: %w", safeURL, redact(err, secrets))
+	}
+	return st, nil
+}
+
+// NewFromClient opens the store on a client the caller owns, in the given
+// database and collection, under prefix. Like Open, it creates the
+// collection and the TTL index when they are missing. Each call is bounded
+// by DefaultTimeout (and the caller's context); Close does not disconnect
+// the client.
+func NewFromClient(ctx context.Context, client *mongo.Client, database, collection, prefix string) (*Store, error) {
+	switch {
+	case client == nil:
+		return nil, errors.New("mongodb: NewFromClient: nil client")
+	case database == "":
+		return nil, errors.New("mongodb: NewFromClient: empty database name")
+	case collection == "":
+		return nil, errors.New("mongodb: NewFromClient: empty collection name")
+	case prefix == "":
+		return nil, errors.New("mongodb: NewFromClient: empty prefix")
+	}
+	st := newStore(client, database, collection, prefix, DefaultTimeout, nil)
+	if err := st.setup(ctx); err != nil {
+		return nil, fmt.Errorf("mongodb: open: %w", err)
+	}
+	return st, nil
+}
+
+func newStore(client *mongo.Client, db, coll, prefix string, timeout time.Duration, log *slog.Logger) *Store {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Store{
+		coll:    client.Database(db).Collection(coll),
+		client:  client,
+		prefix:  prefix,
+		timeout: timeout,
+		log:     log,
+	}
+}
+
+// setup creates the collection if it is missing and, where the server
+// supports it, the TTL index on the expiry field.
+func (s *Store) setup(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	db := s.coll.Database()
+	names, err := db.ListCollectionNames(ctx, bson.D{{Key: "name", Value: s.coll.Name()}})
+	if err != nil {
+		return fmt.Errorf("list collections of %q: %w", db.Name(), err)
+	}
+	if len(names) == 0 {
+		err := db.CreateCollection(ctx, s.coll.Name())
+		if err != nil && !hasCode(err, codeNamespaceExists) {
+			return fmt.Errorf("create collection %q.%q: %w", db.Name(), s.coll.Name(), err)
+		}
+	}
+	_, err = s.coll.Indexes().CreateOne(ctx, mongo.IndexModel{
+		Keys:    bson.D{{Key: fieldExp, Value: 1}},
+		Options: options.Index().SetName(TTLIndexName).SetExpireAfterSeconds(0),
+	})
+	switch {
+	case err == nil:
+	case hasCode(err, codeNotImplemented):
+		s.log.Debug("mongodb: the server does not implement TTL indexes; expired entries are removed by FlushExpired and never read",
+			"collection", s.coll.Name(), "err", err)
+	case ctx.Err() != nil:
+		return fmt.Errorf("create TTL index: %w", err)
+	default:
+		// An index of the same name with other options, missing privileges, ...:
+		// the store works without it, expiry is checked on read.
+		s.log.Warn("mongodb: could not create the TTL index; expired entries stay until FlushExpired",
+			"collection", s.coll.Name(), "err", err)
+	}
+	return nil
+}
+
+// Prefix returns the namespace the store was opened with.
+func (s *Store) Prefix() string { return s.prefix }
+
+// Collection returns the collection the store keeps its documents in.
+func (s *Store) Collection() *mongo.Collection { return s.coll }
+
+func (s *Store) opCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
+}
+
+func (s *Store) bulkCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, BulkTimeoutFactor*s.timeout)
+}
+
+// Get returns the value under key, or backends.ErrNotFound when it is
+// absent or expired.
+func (s *Store) Get(ctx context.Context, key string) ([]byte, time.Time, error) {
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	var e entry
+	err := s.coll.FindOne(ctx, bson.D{{Key: fieldID, Value: s.id(key)}}).Decode(&e)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, time.Time{}, backends.ErrNotFound
+	}
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("mongodb: get: %w", err)
+	}
+	exp := e.Exp.Time()
+	if !backends.Alive(exp, time.Now()) {
+		return nil, time.Time{}, backends.ErrNotFound
+	}
+	if e.Value == nil {
+		e.Value = []byte{}
+	}
+	return e.Value, exp, nil
+}
+
+// Set stores value under key until expiresAt (kept to the millisecond).
+func (s *Store) Set(ctx context.Context, key string, value []byte, expiresAt time.Time) error {
+	id := s.id(key)
+	if size := len(value) + len(id) + docOverhead; size > MaxDocumentSize {
+		return fmt.Errorf("mongodb: set: a value of %d bytes under a %d-byte key does not fit in one MongoDB document (16 MiB limit): %w",
+			len(value), len(id), backends.ErrTooLarge)
+	}
+	if value == nil {
+		value = []byte{}
+	}
+	doc := entry{ID: id, Value: value, Exp: bson.NewDateTimeFromTime(expiresAt)}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	opts := options.Replace().SetUpsert(true)
+	var err error
+	for range upsertRetries {
+		_, err = s.coll.ReplaceOne(ctx, bson.D{{Key: fieldID, Value: id}}, doc, opts)
+		if !mongo.IsDuplicateKeyError(err) {
+			break
+		}
+		// Two upserts of a new _id raced; the next try finds the document and replaces it.
+	}
+	if err != nil {
+		if tooLarge(err) {
+			return fmt.Errorf("mongodb: set: the document is larger than the server accepts (%v): %w", err, backends.ErrTooLarge)
+		}
+		return fmt.Errorf("mongodb: set: %w", err)
+	}
+	return nil
+}
+
+// Delete removes key and reports whether a live entry was removed.
+func (s *Store) Delete(ctx context.Context, key string) (bool, error) {
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	live, err := s.deleteOne(ctx, bson.D{{Key: fieldID, Value: s.id(key)}})
+	if err != nil {
+		return false, fmt.Errorf("mongodb: delete: %w", err)
+	}
+	return live, nil
+}
+
+// ClearNamespace removes every key under namespace+":" and returns how many
+// live entries it removed. It takes two calls: the expired documents of the
+// namespace are removed first, then the rest, whose number is the count.
+// An entry that expires between the two calls is counted as live, and
+// entries written during the call may or may not be removed.
+func (s *Store) ClearNamespace(ctx context.Context, namespace string) (int, error) {
+	ctx, cancel := s.bulkCtx(ctx)
+	defer cancel()
+	p := backends.Key(s.prefix, namespace) + ":"
+	match := s.prefixFilter(p)
+	expired := append(s.prefixFilter(p), expiredBy(time.Now()))
+	if _, err := s.coll.DeleteMany(ctx, expired); err != nil {
+		return 0, fmt.Errorf("mongodb: clear namespace: %w", err)
+	}
+	res, err := s.coll.DeleteMany(ctx, match)
+	if err != nil {
+		return 0, fmt.Errorf("mongodb: clear namespace: %w", err)
+	}
+	return int(res.DeletedCount), nil
+}
+
+// Flush removes every document of this store's prefix (entries and locks)
+// and nothing else.
+func (s *Store) Flush(ctx context.Context) error {
+	ctx, cancel := s.bulkCtx(ctx)
+	defer cancel()
+	if _, err := s.coll.DeleteMany(ctx, s.prefixFilter(s.prefix+":")); err != nil {
+		return fmt.Errorf("mongodb: flush: %w", err)
+	}
+	return nil
+}
+
+// FlushExpired removes the expired documents of this store's prefix, which
+// the server's TTL monitor (where there is one) would remove later.
+func (s *Store) FlushExpired(ctx context.Context) error {
+	ctx, cancel := s.bulkCtx(ctx)
+	defer cancel()
+	filter := append(s.prefixFilter(s.prefix+":"), expiredBy(time.Now()))
+	if _, err := s.coll.DeleteMany(ctx, filter); err != nil {
+		return fmt.Errorf("mongodb: flush expired: %w", err)
+	}
+	return nil
+}
+
+// Lock takes the lock named key for ttl by inserting its document; when the
+// document exists but has expired, it takes it over atomically.
+func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (string, bool, error) {
+	if ttl <= 0 {
+		return "", false, fmt.Errorf("mongodb: lock: ttl must be positive, got %v", ttl)
+	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	id := s.lockID(key)
+	token := backends.NewToken()
+	now := time.Now()
+	exp := bson.NewDateTimeFromTime(now.Add(ttl))
+	_, err := s.coll.InsertOne(ctx, entry{ID: id, Token: token, Exp: exp})
+	if err == nil {
+		return token, true, nil
+	}
+	if !mongo.IsDuplicateKeyError(err) {
+		return "", false, fmt.Errorf("mongodb: lock: %w", err)
+	}
+	// Held, or expired and waiting for the TTL monitor: take it over only
+	// if it has expired. The filter and the update apply as one.
+	res, err := s.coll.UpdateOne(ctx,
+		bson.D{{Key: fieldID, Value: id}, expiredBy(now)},
+		bson.D{{Key: "$set", Value: bson.D{{Key: fieldToken, Value: token}, {Key: fieldExp, Value: exp}}}})
+	if err != nil {
+		return "", false, fmt.Errorf("mongodb: lock: %w", err)
+	}
+	if res.MatchedCount == 0 {
+		return "", false, nil
+	}
+	return token, true, nil
+}
+
+// Unlock releases the lock named key if token is its holder's, and reports
+// whether the lock was still held (not expired) by that token.
+func (s *Store) Unlock(ctx context.Context, key, token string) (bool, error) {
+	if token == "" {
+		return false, nil
+	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	live, err := s.deleteOne(ctx, bson.D{{Key: fieldID, Value: s.lockID(key)}, {Key: fieldToken, Value: token}})
+	if err != nil {
+		return false, fmt.Errorf("mongodb: unlock: %w", err)
+	}
+	return live, nil
+}
+
+// deleteOne removes the document that filter matches and reports whether
+// it was alive. Only its expiry is fetched where the server supports a
+// projection on findAndModify.
+func (s *Store) deleteOne(ctx context.Context, filter bson.D) (bool, error) {
+	var e entry
+	opts := options.FindOneAndDelete()
+	project := !s.noProjection.Load()
+	if project {
+		opts.SetProjection(bson.D{{Key: fieldExp, Value: 1}})
+	}
+	err := s.coll.FindOneAndDelete(ctx, filter, opts).Decode(&e)
+	if project && hasCode(err, codeNotImplemented) {
+		s.noProjection.Store(true)
+		s.log.Debug("mongodb: the server does not take a projection on findAndModify; deletes fetch whole documents", "err", err)
+		err = s.coll.FindOneAndDelete(ctx, filter).Decode(&e)
+	}
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return backends.Alive(e.Exp.Time(), time.Now()), nil
+}
+
+// Close disconnects the client if Open created it; a client passed to
+// NewFromClient stays connected.
+func (s *Store) Close() error {
+	if !s.ownsConn {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	err := s.client.Disconnect(ctx)
+	if err != nil && !errors.Is(err, mongo.ErrClientDisconnected) {
+		return fmt.Errorf("mongodb: close: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) id(key string) string     { return docID(backends.Key(s.prefix, key)) }
+func (s *Store) lockID(key string) string { return docID(backends.LockKey(s.prefix, key)) }
+
+// docID is the _id of a store key. BSON strings must be valid UTF-8, so a
+// key that is not is escaped, reversibly: each byte that is not part of
+// valid UTF-8 becomes U+FFFD and two hex digits, and U+FFFD itself becomes
+// U+FFFD "uu". Other keys are stored as they are. The escape of a string
+// is the escape of its parts joined, so a prefix maps to the prefix of the
+// mapped keys, and distinct keys stay distinct.
+func docID(k string) string {
+	if plainKey(k) {
+		return k
+	}
+	var b strings.Builder
+	b.Grow(len(k) + 8)
+	for i := 0; i < len(k); {
+		r, n := utf8.DecodeRuneInString(k[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			b.WriteRune(utf8.RuneError)
+			b.WriteString(hex.EncodeToString([]byte{k[i]}))
+		case r == utf8.RuneError:
+			b.WriteRune(utf8.RuneError)
+			b.WriteString("uu")
+		default:
+			b.WriteString(k[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// plainKey reports whether k is stored as it is: valid UTF-8 without
+// U+FFFD, the rune docID marks its escapes with.
+func plainKey(k string) bool {
+	return utf8.ValidString(k) && !strings.ContainsRune(k, utf8.RuneError)
+}
+
+// prefixFilter matches the documents whose _id starts with p (a key prefix
+// ending in ":"), through an anchored regular expression, which the _id
+// index serves as a range scan.
+func (s *Store) prefixFilter(p string) bson.D {
+	return bson.D{{Key: fieldID, Value: bson.Regex{Pattern: "^" + quoteRegex(docID(p))}}}
+}
+
+// expiredBy matches the documents expired at now.
+func expiredBy(now time.Time) bson.E {
+	return bson.E{Key: fieldExp, Value: bson.D{{Key: "$lte", Value: bson.NewDateTimeFromTime(now)}}}
+}
+
+// quoteRegex escapes p for a PCRE pattern. A regular expression is a C
+// string on the wire, so NUL bytes are written as the escape \x00.
+func quoteRegex(p string) string {
+	return strings.ReplaceAll(regexp.QuoteMeta(p), "\x00", `\x00`)
+}
+
+func hasCode(err error, code int) bool {
+	var se mongo.ServerError
+	return errors.As(err, &se) && se.HasErrorCode(code)
+}
+
+func tooLarge(err error) bool {
+	return errors.Is(err, driver.ErrDocumentTooLarge) || hasCode(err, codeBSONObjectTooLarge)
+}
+
+// urlSecrets returns the password of a MongoDB URL (raw and unescaped), to
+// be scrubbed from errors. The URL may list several hosts, which net/url
+// does not parse, so the user information is cut out by hand.
+func urlSecrets(raw string) []string {
+	_, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return nil
+	}
+	if i := strings.IndexAny(rest, "/?"); i >= 0 {
+		rest = rest[:i]
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return nil
+	}
+	_, pass, ok := strings.Cut(rest[:at], ":")
+	if !ok || pass == "" {
+		return nil
+	}
+	secrets := []string{pass}
+	if un, err := url.PathUnescape(pass); err == nil && un != pass {
+		secrets = append(secrets, un)
+	}
+	return secrets
+}
+
+// redactURL returns raw with its password replaced by "xxxxx".
+func redactURL(raw string) string {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return "(a URL without a scheme)"
+	}
+	end := len(rest)
+	if i := strings.IndexAny(rest, "/?"); i >= 0 {
+		end = i
+	}
+	at := strings.LastIndex(rest[:end], "@")
+	if at < 0 {
+		return raw
+	}
+	user, _, hasPass := strings.Cut(rest[:at], ":")
+	if !hasPass {
+		return raw
+	}
+	return scheme + "://" + user + ":xxxxx" + rest[at:]
+}
+
+// redactedError hides secrets from an error's message while keeping the
+// error chain for errors.Is and errors.As.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+func redact(err error, secrets []string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	changed := false
+	for _, s := range secrets {
+		if s != "" && strings.Contains(msg, s) {
+			msg = strings.ReplaceAll(msg, s, "xxxxx")
+			changed = true
+		}
+	}
+	if !changed {
+		return err
+	}
+	return &redactedError{msg: msg, err: err}
+}

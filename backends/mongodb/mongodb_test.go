@@ -1,0 +1,605 @@
+package mongodb_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/cachette-go/cachette/backends"
+	"github.com/cachette-go/cachette/backends/backendtest"
+	"github.com/cachette-go/cachette/backends/mongodb"
+)
+
+const urlEnv = "CACHETTE_TEST_MONGODB_URL"
+
+// testDatabase keeps the tests' documents apart from anything else on the server.
+const testDatabase = "cachette-test"
+
+// testTimeout bounds each call of the conformance stores, more loosely than
+// the default: the stand-in test server serializes its writes (SQLite).
+const testTimeout = 20 * time.Second
+
+// testURL is the test server's URL. Unless it sets a pool size itself, the
+// pool is kept small: the stand-in server serializes writes, and a hundred
+// connections writing at once make it retry its locks for seconds, while a
+// few connections keep it busy without contention.
+func testURL(t testing.TB) string {
+	t.Helper()
+	u := backendtest.ServerEnv(t, urlEnv)
+	if strings.Contains(strings.ToLower(u), "maxpoolsize=") {
+		return u
+	}
+	_, hosts, _ := strings.Cut(u, "://")
+	switch {
+	case strings.Contains(hosts, "?"):
+		return u + "&maxPoolSize=8"
+	case strings.Contains(hosts, "/"):
+		return u + "?maxPoolSize=8"
+	default:
+		return u + "/?maxPoolSize=8"
+	}
+}
+
+func openStore(t testing.TB, prefix string) *mongodb.Store {
+	t.Helper()
+	u := testURL(t)
+	b, err := mongodb.Open(backendtest.Ctx(t), backends.Settings{
+		MongoDBURL:   u,
+		DatabaseName: testDatabase,
+		Prefix:       prefix,
+		Timeout:      testTimeout,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := b.(*mongodb.Store)
+	t.Cleanup(func() {
+		// Leave the shared server as we found it.
+		if err := s.Flush(context.Background()); err != nil {
+			t.Errorf("cleanup flush: %v", err)
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	backendtest.Run(t, func(t testing.TB, prefix string) backends.Backend {
+		return openStore(t, prefix)
+	})
+}
+
+func TestRegistered(t *testing.T) {
+	found := false
+	for _, n := range backends.Registered() {
+		found = found || n == "mongodb"
+	}
+	if !found {
+		t.Fatalf("mongodb is not registered: %v", backends.Registered())
+	}
+}
+
+func newClient(t testing.TB) *mongo.Client {
+	t.Helper()
+	u := testURL(t)
+	c, err := mongo.Connect(options.Client().ApplyURI(u).SetServerSelectionTimeout(10 * time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Disconnect(context.Background()) })
+	return c
+}
+
+// TestOpenCreatesCollection opens a store on a database and collection that
+// do not exist yet and checks that both appear, with the TTL index where the
+// server implements TTL indexes.
+func TestOpenCreatesCollection(t *testing.T) {
+	ctx := backendtest.Ctx(t)
+	client := newClient(t)
+	dbName := "cachette-create-" + backends.NewToken()[:8]
+	db := client.Database(dbName)
+	t.Cleanup(func() { _ = db.Drop(context.Background()) })
+
+	s, err := mongodb.NewFromClient(ctx, client, dbName, "entries", "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	names, err := db.ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != 1 || names[0] != "entries" {
+		t.Fatalf("collections after open = %q, want [entries]", names)
+	}
+
+	// Does this server implement TTL indexes at all? Ask it directly on a scratch collection.
+	_, ttlErr := db.Collection("scratch").Indexes().CreateOne(ctx, mongo.IndexModel{
+		Keys:    bson.D{{Key: "x", Value: 1}},
+		Options: options.Index().SetExpireAfterSeconds(0),
+	})
+	specs, err := s.Collection().Indexes().ListSpecifications(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ttl *mongo.IndexSpecification
+	for _, sp := range specs {
+		if sp.Name == mongodb.TTLIndexName {
+			ttl = &sp
+		}
+	}
+	switch {
+	case ttlErr == nil && ttl == nil:
+		t.Fatalf("the server takes TTL indexes but the store created none; indexes: %+v", specs)
+	case ttlErr == nil && (ttl.ExpireAfterSeconds == nil || *ttl.ExpireAfterSeconds != 0):
+		t.Fatalf("TTL index %+v, want expireAfterSeconds 0", ttl)
+	case ttlErr != nil:
+		t.Logf("the server has no TTL indexes (%v); the store opened without one", ttlErr)
+	}
+
+	// Opening again on the existing collection works.
+	s2, err := mongodb.NewFromClient(ctx, client, dbName, "entries", "p")
+	if err != nil {
+		t.Fatalf("second open: %v", err)
+	}
+	s2.Close()
+}
+
+// TestDocumentShape checks the documented layout of a stored entry, which
+// other programs reading the collection rely on.
+func TestDocumentShape(t *testing.T) {
+	s := openStore(t, backendtest.NewPrefix())
+	ctx := backendtest.Ctx(t)
+	exp := time.Now().Add(time.Minute).Truncate(time.Millisecond).Add(7 * time.Millisecond)
+	if err := s.Set(ctx, "user:1", []byte{0, 1, 2, 255}, exp); err != nil {
+		t.Fatal(err)
+	}
+	var raw bson.M
+	if err := s.Collection().FindOne(ctx, bson.D{{Key: "_id", Value: s.Prefix() + ":user:1"}}).Decode(&raw); err != nil {
+		t.Fatalf("document under _id %q: %v", s.Prefix()+":user:1", err)
+	}
+	v, ok := raw["v"].(bson.Binary)
+	if !ok || !bytes.Equal(v.Data, []byte{0, 1, 2, 255}) {
+		t.Errorf("v = %#v, want binary 00 01 02 ff", raw["v"])
+	}
+	d, ok := raw["exp"].(bson.DateTime)
+	if !ok || !d.Time().Equal(exp) {
+		t.Errorf("exp = %#v, want the date %v", raw["exp"], exp)
+	}
+}
+
+func TestNewFromClientLeavesClientOpen(t *testing.T) {
+	ctx := backendtest.Ctx(t)
+	client := newClient(t)
+	s, err := mongodb.NewFromClient(ctx, client, testDatabase, mongodb.DefaultCollection, backendtest.NewPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set(ctx, "k", []byte("v"), time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Ping(ctx, nil); err != nil {
+		t.Fatalf("the caller's client stopped working after Close: %v", err)
+	}
+}
+
+func TestNewFromClientBadArguments(t *testing.T) {
+	ctx := context.Background()
+	client, err := mongo.Connect(options.Client().ApplyURI("mongodb://127.0.0.1:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Disconnect(ctx)
+	tests := []struct {
+		name             string
+		client           *mongo.Client
+		db, coll, prefix string
+		wantErrSubstring string
+	}{
+		{"nil client", nil, "d", "c", "p", "nil client"},
+		{"no database", client, "", "c", "p", "database"},
+		{"no collection", client, "d", "", "p", "collection"},
+		{"no prefix", client, "d", "c", "", "prefix"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := mongodb.NewFromClient(ctx, tt.client, tt.db, tt.coll, tt.prefix)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErrSubstring) {
+				t.Fatalf("err = %v, want one mentioning %q", err, tt.wantErrSubstring)
+			}
+		})
+	}
+}
+
+func TestTooLarge(t *testing.T) {
+	s := openStore(t, backendtest.NewPrefix())
+	err := s.Set(backendtest.Ctx(t), "big", make([]byte, mongodb.MaxDocumentSize), time.Now().Add(time.Minute))
+	if !errors.Is(err, backends.ErrTooLarge) {
+		t.Fatalf("Set of a 16 MiB value = %v, want ErrTooLarge", err)
+	}
+	if !strings.Contains(err.Error(), "16 MiB") {
+		t.Errorf("error %q does not say what the limit is", err)
+	}
+}
+
+// TestKeysNotUTF8 checks keys that are not valid UTF-8, which BSON strings
+// cannot hold as they are: they stay distinct and keep their namespace.
+func TestKeysNotUTF8(t *testing.T) {
+	s := openStore(t, backendtest.NewPrefix())
+	ctx := backendtest.Ctx(t)
+	exp := time.Now().Add(time.Minute)
+	keys := []string{"ns:\xff", "ns:\xfe", "ns:\xff\xfe", "ns:\uFFFDff", "other:\xff", "\xff:1", "\uFFFDff:1"}
+	for i, k := range keys {
+		if err := s.Set(ctx, k, []byte(fmt.Sprint(i)), exp); err != nil {
+			t.Fatalf("Set(%q): %v", k, err)
+		}
+	}
+	for i, k := range keys {
+		got, _, err := s.Get(ctx, k)
+		if err != nil || string(got) != fmt.Sprint(i) {
+			t.Fatalf("Get(%q) = %q, %v; want %q", k, got, err, fmt.Sprint(i))
+		}
+	}
+	n, err := s.ClearNamespace(ctx, "ns")
+	if err != nil || n != 4 {
+		t.Fatalf("ClearNamespace(ns) = %d, %v; want 4", n, err)
+	}
+	n, err = s.ClearNamespace(ctx, "\xff")
+	if err != nil || n != 1 {
+		t.Fatalf("ClearNamespace(\\xff) = %d, %v; want 1", n, err)
+	}
+	for _, k := range []string{"other:\xff", "\uFFFDff:1"} {
+		if _, _, err := s.Get(ctx, k); err != nil {
+			t.Fatalf("Get(%q) after clearing other namespaces: %v", k, err)
+		}
+	}
+}
+
+// TestNamespaceSpecialCharacters checks that ClearNamespace treats the
+// namespace literally: regular expression characters and NUL bytes match
+// only themselves.
+func TestNamespaceSpecialCharacters(t *testing.T) {
+	s := openStore(t, backendtest.NewPrefix())
+	ctx := backendtest.Ctx(t)
+	exp := time.Now().Add(time.Minute)
+	for _, ns := range []string{"a.b", "a\x00b", "(x|y)*"} {
+		t.Run(fmt.Sprintf("%q", ns), func(t *testing.T) {
+			// Keys a regular expression built carelessly from ns would match too.
+			look := map[string]bool{ns + ":1": true, ns + ":2": true, "axb:1": false, "a\x00c:1": false, "x:1": false, "(x|y)*x:1": false, "y:1": false}
+			for k := range look {
+				if err := s.Set(ctx, k, []byte("v"), exp); err != nil {
+					t.Fatalf("Set(%q): %v", k, err)
+				}
+			}
+			n, err := s.ClearNamespace(ctx, ns)
+			if err != nil || n != 2 {
+				t.Fatalf("ClearNamespace(%q) = %d, %v; want 2", ns, n, err)
+			}
+			for k, gone := range look {
+				_, _, err := s.Get(ctx, k)
+				if gone != errors.Is(err, backends.ErrNotFound) {
+					t.Errorf("after ClearNamespace(%q), Get(%q) = %v; want removed: %v", ns, k, err, gone)
+				}
+			}
+			if err := s.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestLockBadTTL(t *testing.T) {
+	s := openStore(t, backendtest.NewPrefix())
+	if _, ok, err := s.Lock(backendtest.Ctx(t), "l", 0); err == nil || ok {
+		t.Fatalf("Lock with ttl 0 = %v, %v; want an error", ok, err)
+	}
+}
+
+// freeAddr returns a loopback address nothing listens on right now.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// TestOpenUnreachable checks that opening a store on a server that is not
+// there fails within the timeout with a clear error that does not show the
+// password of the URL.
+func TestOpenUnreachable(t *testing.T) {
+	const secret = "s3cr%40t-pw"
+	timeout := 300 * time.Millisecond
+	start := time.Now()
+	_, err := mongodb.Open(context.Background(), backends.Settings{
+		MongoDBURL: "mongodb://alice:" + secret + "@" + freeAddr(t) + "/?authSource=admin",
+		Prefix:     "p",
+		Timeout:    timeout,
+	})
+	took := time.Since(start)
+	if err == nil {
+		t.Fatal("Open on a closed port succeeded")
+	}
+	t.Logf("Open: %v", err)
+	msg := err.Error()
+	if strings.Contains(msg, secret) || strings.Contains(msg, "s3cr@t-pw") {
+		t.Fatalf("the password shows in the error: %v", err)
+	}
+	if !strings.HasPrefix(msg, "mongodb: ") || !strings.Contains(msg, "alice:xxxxx@") {
+		t.Errorf("error %q should start with \"mongodb: \" and name the server with its password hidden", msg)
+	}
+	if took > 20*timeout {
+		t.Errorf("Open took %v with a %v timeout", took, timeout)
+	}
+}
+
+func TestOpenBadURL(t *testing.T) {
+	for _, u := range []string{
+		"mongodb://bob:hunter2@127.0.0.1:notaport",
+		"mongodb://bob:hunter2@",
+		"http://bob:hunter2@127.0.0.1:27017",
+		"",
+	} {
+		_, err := mongodb.Open(context.Background(), backends.Settings{MongoDBURL: u, Prefix: "p", Timeout: 200 * time.Millisecond})
+		if err == nil {
+			t.Errorf("Open(%q) succeeded", u)
+			continue
+		}
+		t.Logf("Open(%q): %v", u, err)
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("Open(%q): the password shows in the error: %v", u, err)
+		}
+		if !strings.HasPrefix(err.Error(), "mongodb: ") {
+			t.Errorf("Open(%q) = %v; want an error starting with \"mongodb: \"", u, err)
+		}
+	}
+}
+
+// privateServer is a mongotest process of the test's own, which it may stop
+// and start again without disturbing the shared test servers.
+type privateServer struct {
+	t    testing.TB
+	bin  string
+	addr string
+	data string
+	cmd  *exec.Cmd
+	logs bytes.Buffer
+}
+
+// mongotestBinary finds the mongotest program that scripts/services.sh
+// builds, or builds it; it skips (or fails when the servers are required)
+// when neither works.
+func mongotestBinary(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("CACHETTE_TEST_MONGOTEST_BIN"); p != "" {
+		return p
+	}
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{os.Getenv("CACHETTE_SERVICES_DIR"), filepath.Join(root, ".services")} {
+		if dir == "" {
+			continue
+		}
+		if p := filepath.Join(dir, "bin", "mongotest"); isExecutable(p) {
+			return p
+		}
+	}
+	bin := filepath.Join(t.TempDir(), "mongotest")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Dir = filepath.Join(root, "scripts", "mongotest")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		missing(t, fmt.Sprintf("no mongotest binary and building it failed: %v\n%s", err, out))
+	}
+	return bin
+}
+
+func isExecutable(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
+}
+
+func missing(t testing.TB, msg string) {
+	t.Helper()
+	msg += " (run `make services-up` to install the test servers)"
+	if os.Getenv(backendtest.RequiredEnv) != "" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+func startPrivateServer(t testing.TB) *privateServer {
+	t.Helper()
+	p := &privateServer{t: t, bin: mongotestBinary(t), addr: freeAddr(t), data: t.TempDir()}
+	p.start()
+	t.Cleanup(p.stop)
+	return p
+}
+
+func (p *privateServer) start() {
+	p.t.Helper()
+	p.cmd = exec.Command(p.bin, "-listen", p.addr, "-data", p.data)
+	p.cmd.Stdout = &p.logs
+	p.cmd.Stderr = &p.logs
+	if err := p.cmd.Start(); err != nil {
+		p.t.Fatalf("start mongotest: %v", err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", p.addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			p.stop()
+			p.t.Fatalf("mongotest did not listen on %s: %v\n%s", p.addr, err, p.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (p *privateServer) stop() {
+	if p.cmd == nil {
+		return
+	}
+	_ = p.cmd.Process.Kill()
+	_ = p.cmd.Wait()
+	p.cmd = nil
+}
+
+// TestServerRestart stops the store's server mid-use: calls fail within
+// the timeout (no hang, no panic), and once the server is back on the same
+// port the same store works again.
+func TestServerRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server of its own")
+	}
+	srv := startPrivateServer(t)
+	timeout := 500 * time.Millisecond
+	b, err := mongodb.Open(backendtest.Ctx(t), backends.Settings{
+		MongoDBURL: "mongodb://" + srv.addr,
+		Prefix:     "restart",
+		Timeout:    timeout,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := context.Background()
+	exp := time.Now().Add(time.Hour)
+	if err := b.Set(ctx, "k", []byte("before"), exp); err != nil {
+		t.Fatal(err)
+	}
+
+	srv.stop()
+	calls := map[string]func() error{
+		"Get":   func() error { _, _, err := b.Get(ctx, "k"); return err },
+		"Set":   func() error { return b.Set(ctx, "k", []byte("x"), exp) },
+		"Del":   func() error { _, err := b.Delete(ctx, "k"); return err },
+		"Lock":  func() error { _, _, err := b.Lock(ctx, "l", time.Second); return err },
+		"Flush": func() error { return b.Flush(ctx) },
+	}
+	for name, call := range calls {
+		start := time.Now()
+		err := call()
+		if err == nil {
+			t.Errorf("%s with the server stopped succeeded", name)
+		} else if !strings.HasPrefix(err.Error(), "mongodb: ") {
+			t.Errorf("%s error %q is not marked as the mongodb store's", name, err)
+		}
+		if took := time.Since(start); took > 10*mongodb.BulkTimeoutFactor*timeout {
+			t.Errorf("%s took %v to fail with a %v timeout", name, took, timeout)
+		}
+	}
+
+	srv.start()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := b.Set(ctx, "k", []byte("after"), exp)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Set still fails 30s after the server came back: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	got, _, err := b.Get(ctx, "k")
+	if err != nil || string(got) != "after" {
+		t.Fatalf("Get after restart = %q, %v", got, err)
+	}
+}
+
+func benchStore(b *testing.B) *mongodb.Store {
+	if os.Getenv(urlEnv) == "" {
+		b.Skipf("%s is not set", urlEnv)
+	}
+	return openStore(b, backendtest.NewPrefix())
+}
+
+func BenchmarkPut(b *testing.B) {
+	s := benchStore(b)
+	ctx := context.Background()
+	val := bytes.Repeat([]byte("v"), 512)
+	exp := time.Now().Add(time.Hour)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if err := s.Set(ctx, fmt.Sprint("k", i%1000), val, exp); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkFetch(b *testing.B) {
+	s := benchStore(b)
+	ctx := context.Background()
+	if err := s.Set(ctx, "k", bytes.Repeat([]byte("v"), 512), time.Now().Add(time.Hour)); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := s.Get(ctx, "k"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkPutParallel(b *testing.B) {
+	s := benchStore(b)
+	ctx := context.Background()
+	val := bytes.Repeat([]byte("v"), 512)
+	exp := time.Now().Add(time.Hour)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		id := backends.NewToken()[:6]
+		for i := 0; pb.Next(); i++ {
+			if err := s.Set(ctx, fmt.Sprint(id, i%1000), val, exp); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkFetchParallel(b *testing.B) {
+	s := benchStore(b)
+	ctx := context.Background()
+	if err := s.Set(ctx, "k", bytes.Repeat([]byte("v"), 512), time.Now().Add(time.Hour)); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, _, err := s.Get(ctx, "k"); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
