@@ -1,0 +1,116 @@
+package httpcache
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func sampleResponse() *storedResponse {
+	return &storedResponse{
+		status:  201,
+		ttl:     90 * time.Second,
+		compute: 1234 * time.Microsecond,
+		header: http.Header{
+			"Content-Type": {"application/json"},
+			"Etag":         {`"abc"`},
+			"X-Multi":      {"a", "b", ""},
+		},
+		body: []byte(`{"blog_id":"1"}`),
+	}
+}
+
+func TestEntryRoundTrip(t *testing.T) {
+	for _, r := range []*storedResponse{
+		sampleResponse(),
+		{status: 200, ttl: time.Millisecond, header: http.Header{}, body: []byte{}},
+		{status: 599, ttl: maxEntryTTL, compute: 24 * time.Hour, header: http.Header{"A": {"\t x"}}, body: bytes.Repeat([]byte{0, 0xff}, 70000)},
+	} {
+		b := encodeResponse(r)
+		e, err := decodeEntry(b)
+		if err != nil {
+			t.Fatalf("decode: %v", err)
+		}
+		got := e.resp
+		if got == nil || got.status != r.status || got.ttl != r.ttl || got.compute != r.compute ||
+			!reflect.DeepEqual(got.header, r.header) || !bytes.Equal(got.body, r.body) || e.vary != nil {
+			t.Errorf("round trip of %+v gave %+v", r, got)
+		}
+		if !bytes.Equal(encodeResponse(got), b) {
+			t.Error("re-encoding differs")
+		}
+	}
+	e, err := decodeEntry(encodeVary([]string{"Accept", "X-Theme"}))
+	if err != nil || e.resp != nil || !reflect.DeepEqual(e.vary, []string{"Accept", "X-Theme"}) {
+		t.Errorf("vary marker: %+v, %v", e, err)
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	good := encodeResponse(sampleResponse())
+	withStatus := func(s uint16) []byte {
+		b := bytes.Clone(good)
+		b[4], b[5] = byte(s>>8), byte(s)
+		return b
+	}
+	cases := map[string][]byte{
+		"empty":           nil,
+		"short":           good[:3],
+		"magic":           append([]byte("xx"), good[2:]...),
+		"version":         append([]byte{'h', 'c', 9}, good[3:]...),
+		"kind":            append([]byte{'h', 'c', 1, 7}, good[4:]...),
+		"status 99":       withStatus(99),
+		"status 600":      withStatus(600),
+		"truncated":       good[:len(good)-1],
+		"trailing":        append(bytes.Clone(good), 0),
+		"zero ttl":        encodeResponse(&storedResponse{status: 200, header: http.Header{}}),
+		"bad name":        encodeResponse(&storedResponse{status: 200, ttl: time.Second, header: http.Header{"Bad Name": {"x"}}}),
+		"bad value":       encodeResponse(&storedResponse{status: 200, ttl: time.Second, header: http.Header{"A": {"x\r\ny: z"}}}),
+		"no values":       encodeResponse(&storedResponse{status: 200, ttl: time.Second, header: http.Header{"A": {}}}),
+		"empty marker":    encodeVary(nil),
+		"unsorted marker": encodeVary([]string{"B", "A"}),
+		"huge count":      {'h', 'c', 1, 2, 0xff, 0xff, 0xff, 0xff, 0x0f},
+		"bad varint":      {'h', 'c', 1, 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
+	}
+	for name, b := range cases {
+		if _, err := decodeEntry(b); !errors.Is(err, errCorrupt) {
+			t.Errorf("%s: got %v, want errCorrupt", name, err)
+		}
+	}
+}
+
+// FuzzDecodeResponse checks that no input makes the decoder panic, and that
+// whatever it accepts encodes back to the same bytes.
+func FuzzDecodeResponse(f *testing.F) {
+	f.Add(encodeResponse(sampleResponse()))
+	f.Add(encodeResponse(&storedResponse{status: 200, ttl: time.Second, header: http.Header{}, body: nil}))
+	f.Add(encodeVary([]string{"Accept-Encoding"}))
+	f.Add([]byte("hc"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := decodeEntry(b)
+		if err != nil {
+			if !errors.Is(err, errCorrupt) {
+				t.Fatalf("error %v does not wrap errCorrupt", err)
+			}
+			return
+		}
+		var again []byte
+		switch {
+		case e.resp != nil:
+			again = encodeResponse(e.resp)
+		default:
+			again = encodeVary(e.vary)
+		}
+		e2, err := decodeEntry(again)
+		if err != nil {
+			t.Fatalf("re-encoded entry does not decode: %v", err)
+		}
+		if !reflect.DeepEqual(e, e2) && !(e.resp != nil && len(e.resp.body) == 0 && len(e2.resp.body) == 0) {
+			t.Fatalf("round trip changed the entry:\n%+v\n%+v", e, e2)
+		}
+	})
+}

@@ -1,0 +1,114 @@
+package httpcache
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// shortHash is a 128-bit digest of s, URL-safe base64 (22 characters).
+// It is a cryptographic hash so that nobody can craft a query that lands
+// on another query's entry.
+func shortHash(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	var sum [sha256.Size]byte
+	return base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0])[:16])
+}
+
+func sum256(s string) [32]byte { return sha256.Sum256([]byte(s)) }
+
+// baseKey returns the key of r before Vary: "prefix:GET:host:path", then
+// "?" and a short hash of the canonical query when there is one. HEAD uses
+// GET's key. ok is false when the query does not parse (as url.ParseQuery
+// or as the filter's fields); such a request is not cached.
+func (c *config) baseKey(r *http.Request) (key string, ok bool) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return "", false
+	}
+	var canon string
+	if c.filter != nil {
+		vals, err := c.filter.parse(q)
+		if err != nil {
+			return "", false
+		}
+		canon = c.filter.canonical(vals)
+	} else {
+		canon = canonicalQuery(q)
+	}
+	var b strings.Builder
+	b.Grow(len(c.Prefix) + len(r.Host) + len(r.URL.Path) + 40)
+	b.WriteString(c.Prefix)
+	b.WriteString(":GET:")
+	b.WriteString(strings.ToLower(r.Host))
+	b.WriteByte(':')
+	b.WriteString(r.URL.EscapedPath())
+	if canon != "" {
+		b.WriteByte('?')
+		b.WriteString(shortHash(canon))
+	}
+	return b.String(), true
+}
+
+// canonicalQuery writes every parameter of q sorted by name; the values of
+// one name keep their order, which a handler may depend on.
+func canonicalQuery(q url.Values) string {
+	if len(q) == 0 {
+		return ""
+	}
+	names := make([]string, 0, len(q))
+	for k := range q {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	for _, k := range names {
+		for _, v := range q[k] {
+			appendParam(&b, k, v)
+		}
+	}
+	return b.String()
+}
+
+// varyKey is the key of the response to r stored under base with a Vary
+// listing names (canonical, sorted).
+func varyKey(base string, names []string, r *http.Request) string {
+	parts := make([]string, 0, 2*len(names))
+	for _, n := range names {
+		parts = append(parts, n, strings.Join(r.Header.Values(n), ","))
+	}
+	return base + "|vary=" + shortHash(parts...)
+}
+
+// varyNames parses the Vary headers of a response into canonical names,
+// sorted and de-duplicated. star reports a "*" (or a malformed name), which
+// no request can match.
+func varyNames(h http.Header) (names []string, star bool) {
+	for _, line := range h.Values("Vary") {
+		for n := range strings.SplitSeq(line, ",") {
+			n = strings.TrimSpace(n)
+			switch n {
+			case "":
+				continue
+			case "*":
+				return nil, true
+			}
+			if !validHeaderName(n) {
+				return nil, true // not a header name: nothing can match it
+			}
+			names = append(names, http.CanonicalHeaderKey(n))
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names), false
+}
+
+// lockName is the name of the store lock that guards filling key.
+func lockName(key string) string { return "lock:" + key }

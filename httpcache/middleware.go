@@ -1,0 +1,492 @@
+package httpcache
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cachette-go/cachette"
+	"github.com/cachette-go/cachette/backends"
+)
+
+// Middleware returns a middleware that caches the responses of the handler
+// it wraps in c, as the package documentation describes. It panics when c
+// is nil or opts is invalid (see Options), like http.ServeMux panics on a
+// bad pattern: a programming error shows at start-up.
+func Middleware(c *cachette.Cache, opts Options) func(http.Handler) http.Handler {
+	if c == nil {
+		panic("httpcache: Middleware needs a non-nil *cachette.Cache")
+	}
+	cfg := newConfig(opts)
+	return func(next http.Handler) http.Handler {
+		if next == nil {
+			panic("httpcache: Middleware wraps a nil http.Handler")
+		}
+		return &handler{cache: c, cfg: cfg, log: cfg.Logger, next: next}
+	}
+}
+
+type bypassKey struct{}
+
+// WithBypass returns a context whose requests skip the cache: the handler
+// runs, nothing is read or written, and the answer says BYPASS. Use it in a
+// middleware that runs before (outside) the cache middleware, for example
+// for logged-in users: r = r.WithContext(httpcache.WithBypass(r.Context())).
+func WithBypass(ctx context.Context) context.Context {
+	return context.WithValue(ctx, bypassKey{}, true)
+}
+
+func bypassed(ctx context.Context) bool {
+	b, _ := ctx.Value(bypassKey{}).(bool)
+	return b
+}
+
+type handler struct {
+	cache *cachette.Cache
+	cfg   *config
+	log   *slog.Logger
+	next  http.Handler
+
+	flights    flightGroup
+	refreshing sync.Map     // key -> struct{}: a refresh of key runs in this process
+	pausedTo   atomic.Int64 // Unix nanoseconds until which the store is skipped after an error
+}
+
+// storePause is how long the middleware leaves the store alone after a
+// store error, so that a store that is down costs one timeout per pause
+// rather than one per request. Requests meanwhile are MISSes served by the
+// handler; the first one after the pause tries the store again.
+const storePause = time.Second
+
+// hit is a live stored response.
+type hit struct {
+	resp *storedResponse
+	left time.Duration // time to live left
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.bypass(r) {
+		h.pass(w, r, StatusBypass)
+		return
+	}
+	if noCache(r) {
+		h.pass(w, r, StatusNoCache)
+		return
+	}
+	if !h.cfg.AllowAuthorized && r.Header.Get("Authorization") != "" {
+		h.pass(w, r, StatusMiss)
+		return
+	}
+	if time.Now().UnixNano() < h.pausedTo.Load() {
+		h.pass(w, r, StatusMiss)
+		return
+	}
+	base, ok := h.cfg.baseKey(r)
+	if !ok {
+		h.log.DebugContext(r.Context(), "httpcache: query does not parse, not caching", "path", r.URL.Path)
+		h.pass(w, r, StatusMiss)
+		return
+	}
+	found, key, err := h.lookup(r.Context(), base, r)
+	if err != nil {
+		h.storeError(r.Context(), "reading", key, err)
+		h.pass(w, r, StatusMiss)
+		return
+	}
+	if found != nil {
+		serveHit(w, r, found, false)
+		h.maybeRefresh(r, base, key, found)
+		return
+	}
+	h.fill(w, r, base, key)
+}
+
+// pass runs the handler without the cache.
+func (h *handler) pass(w http.ResponseWriter, r *http.Request, status string) {
+	w.Header().Set(StatusHeader, status)
+	h.next.ServeHTTP(w, r)
+}
+
+func (h *handler) bypass(r *http.Request) bool {
+	if bypassed(r.Context()) {
+		return true
+	}
+	if h.cfg.BypassValue == "" {
+		return false
+	}
+	for _, v := range r.Header[h.cfg.BypassHeader] {
+		// Comparing digests keeps the time independent of the secret's length.
+		sum := sha256.Sum256([]byte(v))
+		if subtle.ConstantTimeCompare(sum[:], h.cfg.bypass[:]) == 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// noCache reports a request the cache must not answer nor store: a method
+// other than GET and HEAD, or a client asking for no-cache or no-store.
+func noCache(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return true
+	}
+	return hasDirective(r.Header.Values("Cache-Control"), "no-cache", "no-store") ||
+		hasDirective(r.Header.Values("Pragma"), "no-cache")
+}
+
+// storeError logs a failed store call and pauses the use of the store,
+// unless the request's own context ended or the value was too large.
+func (h *handler) storeError(ctx context.Context, op, key string, err error) {
+	if ctx.Err() != nil {
+		return // the client went away; not the store's fault
+	}
+	h.log.WarnContext(ctx, "httpcache: store error, serving from the handler", "op", op, "key", key, "error", err)
+	if !errors.Is(err, backends.ErrTooLarge) {
+		h.pausedTo.Store(time.Now().Add(storePause).UnixNano())
+	}
+}
+
+// The store calls, each bounded by StoreTimeout. Writes, unlocks and
+// clears do not depend on the client staying connected.
+
+func (h *handler) fetchBytes(ctx context.Context, key string) ([]byte, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.StoreTimeout)
+	defer cancel()
+	return h.cache.FetchBytes(ctx, key)
+}
+
+func (h *handler) lock(ctx context.Context, key string) (string, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.StoreTimeout)
+	defer cancel()
+	return h.cache.Lock(ctx, lockName(key), h.cfg.LockTTL)
+}
+
+func (h *handler) unlock(ctx context.Context, key, tok string) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.StoreTimeout)
+	defer cancel()
+	if _, err := h.cache.Unlock(sctx, lockName(key), tok); err != nil {
+		h.storeError(context.WithoutCancel(ctx), "unlocking", key, err)
+	}
+}
+
+func (h *handler) put(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.StoreTimeout)
+	defer cancel()
+	return h.cache.PutBytes(ctx, key, value, cachette.WithTTL(ttl))
+}
+
+// lookup returns the live response for r under base, following a vary
+// marker, and the key the response lives (or would live) under. A corrupt
+// entry is logged, removed and reported as a miss.
+func (h *handler) lookup(ctx context.Context, base string, r *http.Request) (*hit, string, error) {
+	e, left, err := h.fetch(ctx, base)
+	if err != nil || e.resp != nil {
+		return hitOf(e, left), base, err
+	}
+	if e.vary == nil {
+		return nil, base, nil
+	}
+	key := varyKey(base, e.vary, r)
+	e, left, err = h.fetch(ctx, key)
+	if err == nil && e.vary != nil {
+		h.corrupt(ctx, key, errors.New("a vary marker under a variant key"))
+		return nil, key, nil
+	}
+	return hitOf(e, left), key, err
+}
+
+func hitOf(e entry, left time.Duration) *hit {
+	if e.resp == nil {
+		return nil
+	}
+	return &hit{resp: e.resp, left: left}
+}
+
+// fetch reads and decodes one key; a miss or a corrupt entry is a zero entry.
+func (h *handler) fetch(ctx context.Context, key string) (entry, time.Duration, error) {
+	raw, left, err := h.fetchBytes(ctx, key)
+	if errors.Is(err, cachette.ErrNotFound) {
+		return entry{}, 0, nil
+	}
+	if err != nil {
+		return entry{}, 0, err
+	}
+	e, err := decodeEntry(raw)
+	if err != nil {
+		h.corrupt(ctx, key, err)
+		return entry{}, 0, nil
+	}
+	return e, left, nil
+}
+
+func (h *handler) corrupt(ctx context.Context, key string, reason error) {
+	h.log.WarnContext(ctx, "httpcache: dropping corrupt entry, serving from the handler", "key", key, "error", reason)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.StoreTimeout)
+	defer cancel()
+	if _, err := h.cache.Clear(sctx, key); err != nil {
+		h.storeError(ctx, "clearing", key, err)
+	}
+}
+
+// notModifiedHeaders are the headers a 304 carries (RFC 9110, 15.4.5).
+var notModifiedHeaders = []string{"Cache-Control", "Content-Location", "Etag", "Expires", "Vary"}
+
+// serveHit writes a stored response. shared means the response is also
+// handed to other requests, so its header slices are copied.
+func serveHit(w http.ResponseWriter, r *http.Request, found *hit, shared bool) {
+	resp := found.resp
+	hdr := w.Header()
+	left := max(found.left, time.Millisecond)
+	age := max(resp.ttl-left, 0) / time.Second
+	status := resp.status
+	if status/100 == 2 && etagMatch(r.Header.Values("If-None-Match"), resp.header.Get("Etag")) {
+		for _, k := range notModifiedHeaders {
+			if vs, ok := resp.header[k]; ok {
+				hdr[k] = slices.Clone(vs)
+			}
+		}
+		hdr.Set("Cache-Control", maxAge(left))
+		hdr.Set("Age", strconv.FormatInt(int64(age), 10))
+		hdr.Set(StatusHeader, StatusHit)
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	for k, vs := range resp.header {
+		if shared {
+			vs = slices.Clone(vs)
+		}
+		hdr[k] = vs
+	}
+	hdr.Set("Cache-Control", maxAge(left))
+	hdr.Set("Age", strconv.FormatInt(int64(age), 10))
+	hdr.Set(StatusHeader, StatusHit)
+	if status != http.StatusNoContent {
+		hdr.Set("Content-Length", strconv.Itoa(len(resp.body)))
+	}
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead && len(resp.body) > 0 {
+		_, _ = w.Write(resp.body) // a client that went away is not an error here
+	}
+}
+
+// etagMatch applies If-None-Match to etag with the weak comparison: "*"
+// matches any, and W/ prefixes are ignored.
+func etagMatch(ifNoneMatch []string, etag string) bool {
+	if etag == "" || len(ifNoneMatch) == 0 {
+		return false
+	}
+	etag = strings.TrimPrefix(etag, "W/")
+	for _, line := range ifNoneMatch {
+		for t := range strings.SplitSeq(line, ",") {
+			t = strings.TrimSpace(t)
+			if t == "*" || strings.TrimPrefix(t, "W/") == etag {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fill answers a miss. The first request for key in this process (the
+// leader) fills it; requests that arrive meanwhile wait for its response
+// and are answered with it as HITs, unless it could not be stored, in
+// which case each runs the handler itself.
+func (h *handler) fill(w http.ResponseWriter, r *http.Request, base, key string) {
+	f, leader := h.flights.join(key)
+	if !leader {
+		select {
+		case <-f.done:
+			if f.resp != nil && sameVariant(f, base, r) {
+				serveHit(w, r, &hit{resp: f.resp, left: time.Until(f.expires)}, true)
+				return
+			}
+		case <-r.Context().Done():
+		}
+		h.compute(w, r, base, true)
+		return
+	}
+	defer h.flights.finish(key, f) // also when the handler panics: the others run it themselves
+	f.resp, f.key, f.expires = h.lead(w, r, base, key)
+}
+
+// sameVariant reports whether the response f holds answers r too: always,
+// unless it varies on request headers whose values differ.
+func sameVariant(f *flight, base string, r *http.Request) bool {
+	names, _ := varyNames(f.resp.header)
+	if len(names) == 0 {
+		return true
+	}
+	return varyKey(base, names, r) == f.key
+}
+
+// lead fills key across processes: it takes the store lock lock:<key>, or
+// waits for the holder's response, and computes when it has the lock or
+// waited LockTTL in vain. It returns what it served when that can be
+// shared, with the key it is stored under and its expiry.
+func (h *handler) lead(w http.ResponseWriter, r *http.Request, base, key string) (*storedResponse, string, time.Time) {
+	ctx := r.Context()
+	tok, locked, err := h.lock(ctx, key)
+	if err != nil {
+		h.storeError(ctx, "locking", key, err)
+		h.compute(w, r, base, false)
+		return nil, "", time.Time{}
+	}
+	if !locked {
+		found, k, t, ok := h.await(ctx, base, key, r)
+		if found != nil {
+			serveHit(w, r, found, true)
+			return found.resp, k, time.Now().Add(found.left)
+		}
+		tok, locked = t, ok
+	}
+	if locked {
+		defer h.unlock(ctx, key, tok)
+		// Someone may have stored it between our lookup and the lock.
+		if found, k, err := h.lookup(ctx, base, r); err == nil && found != nil {
+			serveHit(w, r, found, true)
+			return found.resp, k, time.Now().Add(found.left)
+		}
+	}
+	return h.compute(w, r, base, true)
+}
+
+// Polling intervals while another process fills a key.
+const (
+	pollFirst = 25 * time.Millisecond
+	pollMax   = 250 * time.Millisecond
+)
+
+// await polls the store while another process holds the lock of key, for
+// up to LockTTL. It returns the response once stored, or the lock when the
+// holder released it without storing one, or neither when the time is up
+// (or the store fails, or ctx ends).
+func (h *handler) await(ctx context.Context, base, key string, r *http.Request) (*hit, string, string, bool) {
+	deadline := time.Now().Add(h.cfg.LockTTL)
+	wait := pollFirst
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, "", "", false
+		case <-timer.C:
+		}
+		found, k, err := h.lookup(ctx, base, r)
+		if err != nil {
+			h.storeError(ctx, "reading", key, err)
+			return nil, "", "", false
+		}
+		if found != nil {
+			return found, k, "", false
+		}
+		tok, ok, err := h.lock(ctx, key)
+		if err != nil {
+			h.storeError(ctx, "locking", key, err)
+			return nil, "", "", false
+		}
+		if ok {
+			return nil, "", tok, true
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, "", "", false
+		}
+		wait = min(wait*3/2, pollMax, left)
+		timer.Reset(wait)
+	}
+}
+
+// compute runs the handler for r, streaming its response to w while
+// capturing it, and stores the response when it is storable (and store is
+// true). It returns the stored response, its key and expiry, or nil.
+// A HEAD request runs the handler as a GET, so the entry has the body a
+// GET needs; the HEAD client gets the headers only.
+func (h *handler) compute(w http.ResponseWriter, r *http.Request, base string, store bool) (*storedResponse, string, time.Time) {
+	req := r
+	head := r.Method == http.MethodHead
+	if head {
+		req = r.WithContext(r.Context()) // a shallow copy
+		req.Method = http.MethodGet
+	}
+	w.Header().Set(StatusHeader, StatusMiss)
+	cw := newCaptureWriter(w, h.cfg, head)
+	start := time.Now()
+	h.next.ServeHTTP(cw, req)
+	elapsed := time.Since(start)
+	resp := cw.result()
+	if resp == nil || !store || r.Context().Err() != nil {
+		// Not storable, or the client left and the handler may have cut its answer short.
+		return nil, "", time.Time{}
+	}
+	resp.compute = elapsed
+	key, err := h.store(r.Context(), base, r, resp)
+	if err != nil {
+		h.storeError(r.Context(), "writing", key, err)
+		return nil, "", time.Time{}
+	}
+	return resp, key, time.Now().Add(resp.ttl)
+}
+
+// store writes resp for r under base, with a vary marker under base and
+// the response under its variant key when it has a Vary header. It sets a
+// strong ETag, a hash of the body, when the handler did not set one. The
+// write does not depend on the client staying connected.
+func (h *handler) store(ctx context.Context, base string, r *http.Request, resp *storedResponse) (string, error) {
+	if resp.header.Get("Etag") == "" {
+		resp.header.Set("Etag", `"`+shortHash(string(resp.body))+`"`)
+	}
+	key := base
+	if names, _ := varyNames(resp.header); len(names) > 0 {
+		key = varyKey(base, names, r)
+		if err := h.put(ctx, base, encodeVary(names), resp.ttl); err != nil {
+			return base, err
+		}
+	}
+	return key, h.put(ctx, key, encodeResponse(resp), resp.ttl)
+}
+
+// flightGroup coalesces the concurrent misses of one key in this process.
+type flightGroup struct {
+	mu sync.Mutex
+	m  map[string]*flight
+}
+
+// flight is one fill in progress. Its result fields are written by the
+// leader before done is closed, and only read after.
+type flight struct {
+	done    chan struct{}
+	resp    *storedResponse // nil when the response cannot be shared
+	key     string
+	expires time.Time
+}
+
+// join returns the flight of key, and whether the caller leads it.
+func (g *flightGroup) join(key string) (*flight, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if f, ok := g.m[key]; ok {
+		return f, false
+	}
+	if g.m == nil {
+		g.m = make(map[string]*flight)
+	}
+	f := &flight{done: make(chan struct{})}
+	g.m[key] = f
+	return f, true
+}
+
+func (g *flightGroup) finish(key string, f *flight) {
+	g.mu.Lock()
+	delete(g.m, key)
+	g.mu.Unlock()
+	close(f.done)
+}

@@ -1,0 +1,185 @@
+package httpcache
+
+import (
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"reflect"
+	"slices"
+	"time"
+)
+
+// StatusHeader is the response header that tells how a request was served:
+// HIT, MISS, BYPASS or NO_CACHE.
+const StatusHeader = "X-Cache-Status"
+
+// The values of StatusHeader.
+const (
+	StatusHit     = "HIT"      // served from the cache; the handler did not run for this request
+	StatusMiss    = "MISS"     // the handler ran; its response may have been stored
+	StatusBypass  = "BYPASS"   // the bypass header or WithBypass: the cache was not read or written
+	StatusNoCache = "NO_CACHE" // not GET/HEAD, or the client asked for no-cache/no-store
+)
+
+// Defaults of Options.
+const (
+	DefaultPrefix          = "httpcache"
+	DefaultBypassHeader    = "X-Cache-Bypass"
+	DefaultLockTTL         = 5 * time.Second
+	DefaultBuffer          = 0.2
+	DefaultMaxPlanningTime = 5 * time.Second
+	DefaultMaxBodySize     = 8 << 20 // 8 MiB
+	DefaultRefreshTimeout  = 30 * time.Second
+	DefaultStoreTimeout    = time.Second
+)
+
+// Options configures Middleware. Only TTL is required. Invalid options are
+// a programming error: Middleware panics on them when it is called, the way
+// http.ServeMux panics on a bad pattern, so a bad configuration never
+// reaches a running server.
+type Options struct {
+	// TTL is how long a stored response is served; required, > 0. Any
+	// duration works, independently of the cache's Config.TTL bounds.
+	TTL time.Duration
+	// Prefix starts every key this middleware writes; default "httpcache".
+	// The keys live inside the cache's own prefix, so
+	// cache.ClearNamespace(ctx, prefix) drops every stored response.
+	Prefix string
+	// BypassHeader is the request header that skips the cache when its value
+	// equals BypassValue; default "X-Cache-Bypass".
+	BypassHeader string
+	// BypassValue is the secret value of BypassHeader; "" disables the
+	// header bypass (WithBypass still works). It is compared in constant time.
+	BypassValue string
+	// LockTTL is how long the store lock "lock:<key>" is held by the request
+	// that fills a cold key or refreshes one early, and how long the others
+	// wait for its result before computing themselves; default 5s.
+	LockTTL time.Duration
+	// Buffer is the early-refresh buffer, a fraction of the compute time;
+	// 0 means the default 0.2, a negative value means no buffer.
+	Buffer float64
+	// MaxPlanningTime caps the early-refresh window; default 5s. A negative
+	// value turns early refresh off.
+	MaxPlanningTime time.Duration
+	// Filter is a struct value (or a pointer to one) whose fields tagged
+	// `query:"name"` are the only query parameters that make the key; see
+	// Decode for the tags. nil means every query parameter counts.
+	Filter any
+
+	// CacheStatuses lists the response statuses that are stored; default
+	// only 200. Each must be 200-599 other than 206 and 304 (a partial or
+	// a not-modified response cannot answer the next request).
+	CacheStatuses []int
+	// AllowAuthorized lets requests with an Authorization header use the
+	// cache like any other. By default they skip it: the handler runs
+	// (status MISS) and nothing is read or written, since the response may
+	// be the user's own. When allowed, a handler whose response depends on
+	// the caller should send Vary: Authorization.
+	AllowAuthorized bool
+	// MaxBodySize is the largest body stored, in bytes; default 8 MiB. A
+	// bigger response still streams to the client in full.
+	MaxBodySize int64
+	// RefreshTimeout bounds a background early refresh; default 30s.
+	RefreshTimeout time.Duration
+	// StoreTimeout bounds each store call the middleware makes; default 1s.
+	// After a store error the middleware leaves the store alone for a
+	// second (requests are MISSes served by the handler), so a store that
+	// is down costs one timeout per second, not one per request.
+	StoreTimeout time.Duration
+	// Logger receives store errors and corrupt entries; default slog.Default().
+	Logger *slog.Logger
+}
+
+// config is Options checked and with the defaults filled in.
+type config struct {
+	Options
+	statuses [600]bool
+	filter   *filterPlan
+	bypass   [32]byte // sha256 of BypassValue
+}
+
+// newConfig checks o and fills in its defaults. It panics, with a message
+// naming the field, on an invalid value.
+func newConfig(o Options) *config {
+	bad := func(format string, args ...any) {
+		panic(fmt.Sprintf("httpcache: invalid Options: "+format, args...))
+	}
+	if o.TTL <= 0 {
+		bad("TTL must be > 0, got %v", o.TTL)
+	}
+	if o.Prefix == "" {
+		o.Prefix = DefaultPrefix
+	}
+	if o.BypassHeader == "" {
+		o.BypassHeader = DefaultBypassHeader
+	}
+	o.BypassHeader = http.CanonicalHeaderKey(o.BypassHeader)
+	switch {
+	case o.LockTTL < 0:
+		bad("LockTTL must not be negative, got %v", o.LockTTL)
+	case o.LockTTL == 0:
+		o.LockTTL = DefaultLockTTL
+	}
+	switch {
+	case math.IsNaN(o.Buffer) || math.IsInf(o.Buffer, 0):
+		bad("Buffer must be a finite number, got %v", o.Buffer)
+	case o.Buffer == 0:
+		o.Buffer = DefaultBuffer
+	case o.Buffer < 0:
+		o.Buffer = 0
+	}
+	if o.MaxPlanningTime == 0 {
+		o.MaxPlanningTime = DefaultMaxPlanningTime
+	}
+	switch {
+	case o.MaxBodySize < 0:
+		bad("MaxBodySize must not be negative, got %d", o.MaxBodySize)
+	case o.MaxBodySize == 0:
+		o.MaxBodySize = DefaultMaxBodySize
+	}
+	switch {
+	case o.RefreshTimeout < 0:
+		bad("RefreshTimeout must not be negative, got %v", o.RefreshTimeout)
+	case o.RefreshTimeout == 0:
+		o.RefreshTimeout = DefaultRefreshTimeout
+	}
+	switch {
+	case o.StoreTimeout < 0:
+		bad("StoreTimeout must not be negative, got %v", o.StoreTimeout)
+	case o.StoreTimeout == 0:
+		o.StoreTimeout = DefaultStoreTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	cfg := &config{}
+	if len(o.CacheStatuses) == 0 {
+		o.CacheStatuses = []int{http.StatusOK}
+	}
+	o.CacheStatuses = slices.Clone(o.CacheStatuses)
+	for _, s := range o.CacheStatuses {
+		if s < 200 || s > 599 || s == http.StatusPartialContent || s == http.StatusNotModified {
+			bad("CacheStatuses: %d cannot be stored (use 200-599, not 206 or 304)", s)
+		}
+		cfg.statuses[s] = true
+	}
+	if o.Filter != nil {
+		t := reflect.TypeOf(o.Filter)
+		if t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		plan, err := planFor(t)
+		if err != nil {
+			bad("Filter: %v", err)
+		}
+		cfg.filter = plan
+	}
+	cfg.Options = o
+	cfg.bypass = sum256(o.BypassValue)
+	return cfg
+}
+
+func (c *config) storableStatus(code int) bool {
+	return code >= 0 && code < len(c.statuses) && c.statuses[code]
+}

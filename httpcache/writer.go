@@ -1,0 +1,222 @@
+package httpcache
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// captureWriter passes a response through to the client as the handler
+// writes it, and keeps a copy for the cache while the response stays
+// storable. It implements http.Flusher, and Unwrap for
+// http.ResponseController (hijacking, deadlines, ...).
+type captureWriter struct {
+	w    http.ResponseWriter
+	cfg  *config
+	head bool // the client asked HEAD: the body is captured, not sent
+
+	wrote    bool
+	status   int
+	storable bool        // still a candidate for the cache
+	header   http.Header // what will be stored, snapshot at WriteHeader
+	body     []byte
+	writeErr bool // a write to the client failed: the handler may have stopped early
+}
+
+func newCaptureWriter(w http.ResponseWriter, cfg *config, head bool) *captureWriter {
+	return &captureWriter{w: w, cfg: cfg, head: head}
+}
+
+func (cw *captureWriter) Header() http.Header { return cw.w.Header() }
+
+// Unwrap returns the client's writer, for http.ResponseController.
+func (cw *captureWriter) Unwrap() http.ResponseWriter { return cw.w }
+
+func (cw *captureWriter) WriteHeader(code int) {
+	if cw.wrote {
+		cw.w.WriteHeader(code) // net/http reports the superfluous call
+		return
+	}
+	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
+		cw.w.WriteHeader(code) // informational; the final status follows
+		return
+	}
+	cw.wrote = true
+	cw.status = code
+	h := cw.w.Header()
+	cw.storable = cw.cfg.responseStorable(code, h)
+	if cw.storable {
+		cw.header = storedHeader(h)
+		h.Set("Cache-Control", maxAge(cw.cfg.TTL))
+	}
+	h.Set(StatusHeader, StatusMiss)
+	cw.w.WriteHeader(code)
+}
+
+func (cw *captureWriter) Write(p []byte) (int, error) {
+	if !cw.wrote {
+		cw.WriteHeader(http.StatusOK)
+	}
+	if cw.storable {
+		if int64(len(cw.body))+int64(len(p)) > cw.cfg.MaxBodySize {
+			cw.storable, cw.body, cw.header = false, nil, nil
+		} else {
+			cw.body = append(cw.body, p...)
+		}
+	}
+	if cw.head {
+		return len(p), nil
+	}
+	n, err := cw.w.Write(p)
+	if err != nil {
+		cw.writeErr = true
+	}
+	return n, err
+}
+
+// Flush sends what was written so far to the client.
+func (cw *captureWriter) Flush() {
+	if !cw.wrote {
+		cw.WriteHeader(http.StatusOK)
+	}
+	_ = http.NewResponseController(cw.w).Flush() // a writer that cannot flush buffers instead
+}
+
+// result returns the captured response, or nil when it must not be stored.
+func (cw *captureWriter) result() *storedResponse {
+	if !cw.wrote || !cw.storable || cw.writeErr {
+		return nil
+	}
+	h := cw.header
+	// A declared length the body does not match means a cut response.
+	if cl := h.Get("Content-Length"); cl != "" && cl != strconv.Itoa(len(cw.body)) {
+		return nil
+	}
+	// Trailers set after the body cannot be replayed.
+	for k := range cw.w.Header() {
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			return nil
+		}
+	}
+	h.Del("Content-Length")
+	if _, ok := h["Content-Type"]; !ok && len(cw.body) > 0 && h.Get("Content-Encoding") == "" {
+		h.Set("Content-Type", http.DetectContentType(cw.body))
+	}
+	return &storedResponse{status: cw.status, ttl: cw.cfg.TTL, header: h, body: cw.body}
+}
+
+// discardWriter is the client of a background refresh: it keeps headers
+// and drops the body.
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discardWriter) WriteHeader(int)             {}
+
+// responseStorable applies the storage rules known when the handler sends
+// its status: a status listed in CacheStatuses, no Set-Cookie, no
+// Cache-Control no-store, private or no-cache, no Vary: *, no Trailer, and
+// a declared Content-Length within MaxBodySize.
+func (c *config) responseStorable(code int, h http.Header) bool {
+	if !c.storableStatus(code) {
+		return false
+	}
+	for k, vs := range h {
+		switch {
+		case strings.EqualFold(k, "Set-Cookie"), strings.EqualFold(k, "Trailer"):
+			return false
+		case strings.EqualFold(k, "Cache-Control"):
+			if hasDirective(vs, "no-store", "private", "no-cache") {
+				return false
+			}
+		case strings.EqualFold(k, "Vary"):
+			if _, star := varyNames(http.Header{"Vary": vs}); star {
+				return false
+			}
+		case strings.EqualFold(k, "Content-Length"):
+			for _, v := range vs {
+				if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err != nil || n > c.MaxBodySize {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// hasDirective reports whether a Cache-Control (or Pragma) value list holds
+// one of the directives, in any case, with or without an argument.
+func hasDirective(values []string, directives ...string) bool {
+	for _, line := range values {
+		for d := range strings.SplitSeq(line, ",") {
+			name, _, _ := strings.Cut(d, "=")
+			name = strings.TrimSpace(name)
+			for _, want := range directives {
+				if strings.EqualFold(name, want) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// notStored lists the response headers that are never stored: hop-by-hop
+// headers, and those the middleware sets on every answer.
+var notStored = map[string]bool{
+	"Connection":          true,
+	"Keep-Alive":          true,
+	"Proxy-Authenticate":  true,
+	"Proxy-Authorization": true,
+	"Proxy-Connection":    true,
+	"Te":                  true,
+	"Trailer":             true,
+	"Transfer-Encoding":   true,
+	"Upgrade":             true,
+	"Date":                true,
+	"Age":                 true,
+	"Cache-Control":       true,
+	StatusHeader:          true,
+}
+
+// storedHeader copies the headers of a response that are worth storing:
+// not hop-by-hop (including those the Connection header names), not set
+// per answer, and valid on the wire.
+func storedHeader(h http.Header) http.Header {
+	var named []string
+	for _, v := range h.Values("Connection") {
+		for n := range strings.SplitSeq(v, ",") {
+			named = append(named, http.CanonicalHeaderKey(strings.TrimSpace(n)))
+		}
+	}
+	out := make(http.Header, len(h))
+	for k, vs := range h {
+		ck := http.CanonicalHeaderKey(k)
+		if notStored[ck] || len(vs) == 0 || !validHeaderName(k) || strings.HasPrefix(k, http.TrailerPrefix) {
+			continue
+		}
+		skip := false
+		for _, n := range named {
+			skip = skip || n == ck
+		}
+		for _, v := range vs {
+			skip = skip || !validHeaderValue(v)
+		}
+		if !skip {
+			out[k] = append([]string(nil), vs...)
+		}
+	}
+	return out
+}
+
+// maxAge is the Cache-Control value for d left, in whole seconds rounded
+// up, at least 1.
+func maxAge(d time.Duration) string {
+	return "max-age=" + strconv.FormatInt(ceilSeconds(d), 10)
+}
+
+func ceilSeconds(d time.Duration) int64 {
+	s := int64((d + time.Second - 1) / time.Second)
+	return max(s, 1)
+}
