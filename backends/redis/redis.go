@@ -1,0 +1,842 @@
+// Package redis is the cachette store for Redis, through
+// github.com/redis/go-redis/v9: one server, a Redis Cluster, or a master
+// found through Sentinel, chosen by the URL.
+//
+// Importing the package registers the backend "redis":
+//
+//	import _ "github.com/cachette-go/cachette/backends/redis"
+//
+//	cache, err := cachette.New(ctx, cachette.Config{
+//		Backend:  "redis",
+//		RedisURL: "redis://user:secret@127.0.0.1:6379/0",
+//		Prefix:   "myapp",
+//	})
+//
+// # The redis_url setting
+//
+//	redis://[user:pass@]host[:port][/db][?option=value&...]
+//	rediss://...                      TLS
+//	redis://h1:7001,redis://h2:7002   several nodes: a Redis Cluster
+//	redis://h1:7001,h2:7002           the same; later nodes may omit the scheme
+//	redis://h1:7001                   one node of a cluster: detected, cluster client used
+//	redis://s1:26379,redis://s2:26379/0?master_name=mymaster
+//	                                  Sentinel: the nodes are sentinels, the master is looked up
+//
+// The port defaults to 6379 and the database to 0; a cluster only has
+// database 0. Credentials, the database and the options may be written on
+// any node (in "redis://a:1,b:2/0?dial_timeout=3s" they sit on the last) and
+// apply to all; nodes that repeat them must agree. The options are
+// go-redis's URL options (dial_timeout, read_timeout, pool_size,
+// max_retries, ...). With master_name, user and password in the URL are those
+// of the master and its replicas; sentinel_username and sentinel_password
+// give the sentinels' own credentials when they have any. master_set is
+// accepted as another name for master_name.
+//
+// Settings.Timeout (default DefaultTimeout) bounds each dial, read and write
+// unless the URL sets dial_timeout, read_timeout or write_timeout itself, so
+// a dead server gives an error quickly rather than a hang. Open connects
+// once (PING) so that a wrong address or password is reported at once.
+// Errors never contain the URL, so a password in it cannot leak.
+//
+// # A client you already have
+//
+// NewFromClient builds a store around a go-redis client the program owns (a
+// *redis.Client, *redis.ClusterClient, failover client or *redis.Ring); Close
+// then leaves that client open:
+//
+//	rdb := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:6379"})
+//	store, err := redis.NewFromClient(rdb, "myapp")
+//	cache, err := cachette.NewWithBackend(store, cachette.Config{Prefix: "myapp"})
+//
+// # How entries are kept
+//
+// An entry is one string key, "prefix:key", holding an 8-byte big-endian
+// expiry (Unix milliseconds) followed by the value. It is written with SET
+// PX, so the server drops it on its own at (never before) the expiry; Get
+// checks the stored expiry too, so an entry is never returned after it,
+// to the millisecond. FlushExpired therefore has nothing to do and returns
+// nil.
+//
+// Delete runs a small Lua script that reads the stored expiry and unlinks
+// the key in one step, so it can report whether a live entry went.
+// ClearNamespace and Flush walk the keys with SCAN and a MATCH pattern built
+// from the prefix (glob characters in it are escaped), on every master of a
+// cluster or every shard of a ring, and unlink them one key per command in
+// pipelines, which works across hash slots. They never use KEYS, FLUSHDB or
+// FLUSHALL. Keys written meanwhile by others may or may not be seen, as with
+// any SCAN.
+//
+// Locks are "prefix:!lock:name" keys holding a random token and the lock's
+// expiry, taken by a Lua script that sets the key (with PX) only when no
+// live lock is there: the SET NX PX idea, with the expiry judged to the
+// millisecond like entries. Unlock deletes the key only if it still holds
+// the caller's token (a Lua compare-and-delete), so a holder whose lock
+// expired cannot release the next holder's.
+package redis
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/cachette-go/cachette/backends"
+)
+
+// Name is the name the store registers under.
+const Name = "redis"
+
+// Defaults.
+const (
+	// DefaultTimeout bounds each dial, read and write when Settings.Timeout is 0.
+	DefaultTimeout = 2 * time.Second
+	// DefaultMaxValueSize is the largest value Set accepts: Redis's default
+	// proto-max-bulk-len (512 MiB) less the 8-byte expiry header.
+	DefaultMaxValueSize = 512<<20 - headerSize
+	// scanCount is the COUNT hint of each SCAN step, and so the size of the
+	// pipelines that unlink what it finds.
+	scanCount = 1000
+)
+
+// headerSize is the stored expiry in front of every value.
+const headerSize = 8
+
+var _ backends.Backend = (*Store)(nil)
+
+func init() {
+	backends.Register(Name, func(ctx context.Context, s backends.Settings) (backends.Backend, error) {
+		return Open(ctx, s)
+	})
+}
+
+// Store is the Redis backend. It satisfies backends.Backend and is safe for
+// concurrent use.
+type Store struct {
+	client    goredis.UniversalClient
+	prefix    string
+	owned     bool // Close closes client
+	log       *slog.Logger
+	maxValue  int
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Option configures a Store built by NewFromClient or Open.
+type Option func(*Store)
+
+// WithLogger sets the logger for the store's warnings (entries it cannot
+// read). The default is slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Store) {
+		if l != nil {
+			s.log = l
+		}
+	}
+}
+
+// WithMaxValueSize sets the largest value Set accepts; larger values give
+// an error wrapping backends.ErrTooLarge without reaching the server. By
+// default Open asks the server for its proto-max-bulk-len (less the 8-byte
+// header) and falls back to DefaultMaxValueSize; NewFromClient uses
+// DefaultMaxValueSize.
+func WithMaxValueSize(n int) Option {
+	return func(s *Store) {
+		if n > 0 {
+			s.maxValue = n
+		}
+	}
+}
+
+// NewFromClient builds a store on a client the caller owns. Close does not
+// close client. prefix is the namespace of every key the store touches; it
+// must be non-empty and must not contain ":".
+func NewFromClient(client goredis.UniversalClient, prefix string, opts ...Option) (*Store, error) {
+	if client == nil {
+		return nil, errors.New("redis: NewFromClient: client is nil")
+	}
+	if err := checkPrefix(prefix); err != nil {
+		return nil, err
+	}
+	return newStore(client, prefix, false, opts), nil
+}
+
+func newStore(client goredis.UniversalClient, prefix string, owned bool, opts []Option) *Store {
+	s := &Store{client: client, prefix: prefix, owned: owned, log: slog.Default(), maxValue: DefaultMaxValueSize}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+func checkPrefix(prefix string) error {
+	if prefix == "" {
+		return errors.New("redis: the prefix must not be empty")
+	}
+	if strings.Contains(prefix, ":") {
+		return errors.New(`redis: the prefix must not contain ":"`)
+	}
+	return nil
+}
+
+// Open connects to the server(s) named by s.RedisURL (see the package
+// documentation for the forms it takes) and checks the connection with a
+// PING. The store owns the client: Close closes it.
+func Open(ctx context.Context, s backends.Settings, opts ...Option) (*Store, error) {
+	if err := checkPrefix(s.Prefix); err != nil {
+		return nil, err
+	}
+	timeout := s.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	cfg, err := ParseURL(s.RedisURL)
+	if err != nil {
+		return nil, err
+	}
+	client, err := cfg.connect(ctx, timeout)
+	if err != nil {
+		return nil, err
+	}
+	if s.Logger != nil {
+		opts = append([]Option{WithLogger(s.Logger)}, opts...)
+	}
+	st := newStore(client, s.Prefix, true, opts)
+	if st.maxValue == DefaultMaxValueSize {
+		st.maxValue = serverMaxValue(ctx, client, timeout)
+	}
+	return st, nil
+}
+
+// serverMaxValue asks the server for its proto-max-bulk-len, so that a
+// value it would refuse (by closing the connection mid-write) is refused
+// here with ErrTooLarge instead. Servers that do not allow CONFIG GET keep
+// the default.
+func serverMaxValue(ctx context.Context, client goredis.UniversalClient, timeout time.Duration) int {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	m, err := client.ConfigGet(ctx, "proto-max-bulk-len").Result()
+	if err != nil {
+		return DefaultMaxValueSize
+	}
+	n, err := strconv.ParseInt(m["proto-max-bulk-len"], 10, 64)
+	if err != nil || n <= headerSize {
+		return DefaultMaxValueSize
+	}
+	return int(min(n-headerSize, int64(^uint(0)>>1)))
+}
+
+// Mode is the kind of deployment a URL names.
+type Mode int
+
+// Modes.
+const (
+	Standalone Mode = iota // one server (a cluster node is detected on connect)
+	Cluster                // several nodes of a Redis Cluster
+	Sentinel               // sentinels that know the master
+)
+
+func (m Mode) String() string {
+	switch m {
+	case Cluster:
+		return "cluster"
+	case Sentinel:
+		return "sentinel"
+	default:
+		return "standalone"
+	}
+}
+
+// Target is a parsed redis_url: what to connect to, with which options.
+// Exactly one of the option fields is set, after Mode.
+type Target struct {
+	Mode     Mode
+	Options  *goredis.Options         // Standalone
+	Cluster  *goredis.ClusterOptions  // Cluster
+	Failover *goredis.FailoverOptions // Sentinel
+}
+
+// ParseURL parses a redis_url (see the package documentation). It never
+// connects. Its errors never contain the URL or any part of its userinfo.
+func ParseURL(raw string) (*Target, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return nil, errors.New("redis: the URL is empty")
+	}
+	parts := strings.Split(raw, ",")
+	first, err := parseNode(parts[0], 1)
+	if err != nil {
+		return nil, err
+	}
+	if first.Scheme != "redis" && first.Scheme != "rediss" {
+		return nil, errors.New("redis: the URL must start with redis:// or rediss://")
+	}
+	addrs := []string{hostPort(first)}
+	for i, p := range parts[1:] {
+		n := i + 2
+		p = strings.TrimSpace(p)
+		if p == "" {
+			return nil, fmt.Errorf("redis: node %d of the URL is empty", n)
+		}
+		if !strings.Contains(p, "://") {
+			p = first.Scheme + "://" + p
+		}
+		u, err := parseNode(p, n)
+		if err != nil {
+			return nil, err
+		}
+		if u.Scheme != first.Scheme {
+			return nil, fmt.Errorf("redis: node %d uses another scheme than node 1", n)
+		}
+		// Credentials, database and options may sit on any node (in
+		// "redis://a:1,b:2/0?opt=1" they end up on the last); where
+		// several nodes give them, they must agree.
+		if u.User != nil {
+			if first.User != nil && u.User.String() != first.User.String() {
+				return nil, fmt.Errorf("redis: node %d has other credentials than an earlier node; give them once", n)
+			}
+			first.User = u.User
+		}
+		if db := dbPath(u.Path); db != "" {
+			if prev := dbPath(first.Path); prev != "" && prev != db {
+				return nil, fmt.Errorf("redis: node %d names another database than an earlier node", n)
+			}
+			first.Path = u.Path
+		}
+		if u.RawQuery != "" {
+			if first.RawQuery != "" && u.RawQuery != first.RawQuery {
+				return nil, fmt.Errorf("redis: node %d has other options than an earlier node; give them once", n)
+			}
+			first.RawQuery = u.RawQuery
+		}
+		addrs = append(addrs, hostPort(u))
+	}
+
+	q := first.Query()
+	if q.Has("master_name") || q.Has("master_set") {
+		return parseSentinel(first, addrs)
+	}
+	if q.Has("sentinel_username") || q.Has("sentinel_password") {
+		return nil, errors.New("redis: sentinel_username and sentinel_password need master_name")
+	}
+	if len(addrs) == 1 {
+		o, err := goredis.ParseURL(first.String())
+		if err != nil {
+			return nil, cleanErr(err)
+		}
+		return &Target{Mode: Standalone, Options: o}, nil
+	}
+	db := dbPath(first.Path)
+	if q.Has("db") {
+		db = q.Get("db")
+	}
+	if db != "" && db != "0" {
+		return nil, errors.New("redis: a cluster has only database 0")
+	}
+	u := *first
+	u.Path = ""
+	q.Del("db")
+	for _, a := range addrs[1:] {
+		q.Add("addr", a)
+	}
+	u.RawQuery = q.Encode()
+	o, err := goredis.ParseClusterURL(u.String())
+	if err != nil {
+		return nil, cleanErr(err)
+	}
+	return &Target{Mode: Cluster, Cluster: o}, nil
+}
+
+// parseSentinel builds failover options: the nodes are sentinels; the URL's
+// userinfo is the master's, sentinel_username/sentinel_password the
+// sentinels'.
+func parseSentinel(first *url.URL, addrs []string) (*Target, error) {
+	q := first.Query()
+	master := q.Get("master_name")
+	if master == "" {
+		master = q.Get("master_set")
+	}
+	if master == "" {
+		return nil, errors.New("redis: master_name is empty")
+	}
+	q.Del("master_set")
+	q.Set("master_name", master)
+	for _, k := range []string{"username", "password", "addr"} {
+		if q.Has(k) {
+			return nil, fmt.Errorf("redis: unknown URL option %q", k)
+		}
+	}
+	u := *first
+	u.User = nil
+	if first.User != nil {
+		if name := first.User.Username(); name != "" {
+			q.Set("username", name)
+		}
+		if pw, ok := first.User.Password(); ok {
+			q.Set("password", pw)
+		}
+	}
+	su, sp := q.Get("sentinel_username"), q.Get("sentinel_password")
+	q.Del("sentinel_username")
+	q.Del("sentinel_password")
+	switch {
+	case sp != "":
+		u.User = url.UserPassword(su, sp)
+	case su != "":
+		u.User = url.User(su)
+	}
+	for _, a := range addrs[1:] {
+		q.Add("addr", a)
+	}
+	u.RawQuery = q.Encode()
+	o, err := goredis.ParseFailoverURL(u.String())
+	if err != nil {
+		return nil, cleanErr(err)
+	}
+	return &Target{Mode: Sentinel, Failover: o}, nil
+}
+
+// parseNode parses one node's URL without letting the URL into an error.
+func parseNode(s string, n int) (*url.URL, error) {
+	s = strings.TrimSpace(s)
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("redis: node %d of the URL is not a valid URL", n)
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	if u.Host == "" || u.Hostname() == "" {
+		return nil, fmt.Errorf("redis: node %d of the URL has no host", n)
+	}
+	if p := u.Port(); p != "" {
+		if v, err := strconv.Atoi(p); err != nil || v < 1 || v > 65535 {
+			return nil, fmt.Errorf("redis: node %d of the URL has a port outside 1..65535", n)
+		}
+	}
+	return u, nil
+}
+
+func hostPort(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "6379"
+	}
+	return net.JoinHostPort(u.Hostname(), port)
+}
+
+func dbPath(p string) string { return strings.Trim(p, "/") }
+
+// cleanErr keeps go-redis's reason for rejecting a URL but drops any URL it
+// quotes.
+func cleanErr(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return errors.New("redis: the URL is not valid")
+	}
+	msg := strings.TrimPrefix(err.Error(), "redis: ")
+	return fmt.Errorf("redis: the URL is not valid: %s", msg)
+}
+
+// connect builds the client for t with timeout as the default of every
+// network timeout, and PINGs it. A single node that turns out to be part of
+// a cluster gets a cluster client instead.
+func (t *Target) connect(ctx context.Context, timeout time.Duration) (goredis.UniversalClient, error) {
+	var client goredis.UniversalClient
+	switch t.Mode {
+	case Cluster:
+		o := *t.Cluster
+		setTimeouts(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, timeout)
+		o.ContextTimeoutEnabled = true
+		client = goredis.NewClusterClient(&o)
+	case Sentinel:
+		o := *t.Failover
+		setTimeouts(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, timeout)
+		o.ContextTimeoutEnabled = true
+		client = goredis.NewFailoverClient(&o)
+	default:
+		o := *t.Options
+		setTimeouts(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, timeout)
+		o.ContextTimeoutEnabled = true
+		c := goredis.NewClient(&o)
+		isCluster, err := clusterEnabled(ctx, c, timeout)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		if !isCluster {
+			return c, nil
+		}
+		c.Close()
+		if o.DB != 0 {
+			return nil, errors.New("redis: connect: the server is a cluster node, and a cluster has only database 0")
+		}
+		client = goredis.NewClusterClient(clusterOptionsFrom(&o))
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*timeout)
+	defer cancel()
+	if err := client.Ping(pctx).Err(); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("redis: connect (%s): %w", t.Mode, err)
+	}
+	return client, nil
+}
+
+func setTimeouts(dial, read, write *time.Duration, d time.Duration) {
+	for _, p := range []*time.Duration{dial, read, write} {
+		if *p == 0 {
+			*p = d
+		}
+	}
+}
+
+// clusterEnabled PINGs a single node and asks whether it runs in cluster
+// mode.
+func clusterEnabled(ctx context.Context, c *goredis.Client, timeout time.Duration) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*timeout)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		return false, fmt.Errorf("redis: connect: %w", err)
+	}
+	info, err := c.Info(ctx, "cluster").Result()
+	if err != nil {
+		// Some proxies refuse INFO; treat them as one server.
+		return false, nil
+	}
+	return strings.Contains(info, "cluster_enabled:1"), nil
+}
+
+// clusterOptionsFrom turns the options of one node into those of a cluster
+// client seeded with it.
+func clusterOptionsFrom(o *goredis.Options) *goredis.ClusterOptions {
+	return &goredis.ClusterOptions{
+		Addrs:                 []string{o.Addr},
+		ClientName:            o.ClientName,
+		Protocol:              o.Protocol,
+		Username:              o.Username,
+		Password:              o.Password,
+		MaxRetries:            o.MaxRetries,
+		MinRetryBackoff:       o.MinRetryBackoff,
+		MaxRetryBackoff:       o.MaxRetryBackoff,
+		DialTimeout:           o.DialTimeout,
+		ReadTimeout:           o.ReadTimeout,
+		WriteTimeout:          o.WriteTimeout,
+		ContextTimeoutEnabled: o.ContextTimeoutEnabled,
+		PoolFIFO:              o.PoolFIFO,
+		PoolSize:              o.PoolSize,
+		PoolTimeout:           o.PoolTimeout,
+		MinIdleConns:          o.MinIdleConns,
+		MaxIdleConns:          o.MaxIdleConns,
+		MaxActiveConns:        o.MaxActiveConns,
+		ConnMaxIdleTime:       o.ConnMaxIdleTime,
+		ConnMaxLifetime:       o.ConnMaxLifetime,
+		TLSConfig:             o.TLSConfig,
+	}
+}
+
+// Client returns the go-redis client under the store.
+func (s *Store) Client() goredis.UniversalClient { return s.client }
+
+// Prefix returns the store's namespace.
+func (s *Store) Prefix() string { return s.prefix }
+
+// encodeEntry lays out an entry: expiry in Unix milliseconds, then the value.
+func encodeEntry(value []byte, expMs int64) []byte {
+	b := make([]byte, headerSize+len(value))
+	binary.BigEndian.PutUint64(b, uint64(expMs))
+	copy(b[headerSize:], value)
+	return b
+}
+
+// decodeEntry splits a stored entry; ok is false when b is too short to be one.
+func decodeEntry(b []byte) (value []byte, expMs int64, ok bool) {
+	if len(b) < headerSize {
+		return nil, 0, false
+	}
+	return b[headerSize:], int64(binary.BigEndian.Uint64(b)), true
+}
+
+// ceilMilli is t in Unix milliseconds, rounded up, so that an entry is never
+// dropped before the instant it was given.
+func ceilMilli(t time.Time) int64 {
+	ns := t.UnixNano()
+	ms := ns / 1e6
+	if ns%1e6 > 0 {
+		ms++
+	}
+	return ms
+}
+
+func aliveMs(expMs int64, now time.Time) bool { return now.UnixMilli() < expMs }
+
+// Get returns the value under key and its expiry, or backends.ErrNotFound.
+func (s *Store) Get(ctx context.Context, key string) ([]byte, time.Time, error) {
+	b, err := s.client.Get(ctx, backends.Key(s.prefix, key)).Bytes()
+	if errors.Is(err, goredis.Nil) {
+		return nil, time.Time{}, backends.ErrNotFound
+	}
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("redis: get: %w", err)
+	}
+	value, expMs, ok := decodeEntry(b)
+	if !ok {
+		s.log.WarnContext(ctx, "cachette: redis: ignoring a value that is not a cachette entry", "key", key, "bytes", len(b))
+		return nil, time.Time{}, backends.ErrNotFound
+	}
+	if !aliveMs(expMs, time.Now()) {
+		return nil, time.Time{}, backends.ErrNotFound
+	}
+	return value, time.UnixMilli(expMs), nil
+}
+
+// Set stores value under key until expiresAt. An expiresAt already past
+// removes the key.
+func (s *Store) Set(ctx context.Context, key string, value []byte, expiresAt time.Time) error {
+	if len(value) > s.maxValue {
+		return fmt.Errorf("redis: set: %d bytes, limit %d: %w", len(value), s.maxValue, backends.ErrTooLarge)
+	}
+	k := backends.Key(s.prefix, key)
+	expMs := ceilMilli(expiresAt)
+	ttl := expMs - time.Now().UnixMilli()
+	if ttl <= 0 {
+		if err := s.client.Unlink(ctx, k).Err(); err != nil {
+			return fmt.Errorf("redis: set: %w", err)
+		}
+		return nil
+	}
+	err := s.client.Set(ctx, k, encodeEntry(value, expMs), time.Duration(ttl)*time.Millisecond).Err()
+	if err != nil {
+		if tooLarge(err) {
+			return fmt.Errorf("redis: set: %w: %w", backends.ErrTooLarge, err)
+		}
+		return fmt.Errorf("redis: set: %w", err)
+	}
+	return nil
+}
+
+// tooLarge recognises the server's refusals of an oversized value.
+func tooLarge(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "invalid bulk length") ||
+		strings.Contains(msg, "exceeds maximum allowed size") ||
+		strings.Contains(msg, "string exceeds maximum")
+}
+
+// delScript removes a key and returns the expiry header it held, or nil
+// when there was no key.
+var delScript = goredis.NewScript(`
+local h = redis.call('GETRANGE', KEYS[1], 0, 7)
+if redis.call('UNLINK', KEYS[1]) == 0 then return false end
+return h`)
+
+// Delete removes key and reports whether a live entry was removed.
+func (s *Store) Delete(ctx context.Context, key string) (bool, error) {
+	h, err := delScript.Run(ctx, s.client, []string{backends.Key(s.prefix, key)}).Text()
+	if errors.Is(err, goredis.Nil) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("redis: delete: %w", err)
+	}
+	return liveHeader(h, time.Now()), nil
+}
+
+// liveHeader reports whether an entry's expiry header says it is alive.
+func liveHeader(h string, now time.Time) bool {
+	if len(h) < headerSize {
+		return false
+	}
+	return aliveMs(int64(binary.BigEndian.Uint64([]byte(h))), now)
+}
+
+// ClearNamespace removes every key under namespace+":" and returns how many
+// live entries it removed.
+func (s *Store) ClearNamespace(ctx context.Context, namespace string) (int, error) {
+	var n atomic.Int64
+	pattern := globEscape(backends.Key(s.prefix, namespace)+":") + "*"
+	err := s.scan(ctx, pattern, func(ctx context.Context, keys []string) error {
+		pipe := s.client.Pipeline()
+		cmds := make([]*goredis.Cmd, len(keys))
+		for i, k := range keys {
+			cmds[i] = delScript.Eval(ctx, pipe, []string{k})
+		}
+		_, _ = pipe.Exec(ctx) // each command's error is looked at below
+		now := time.Now()
+		for _, c := range cmds {
+			h, err := c.Text()
+			if errors.Is(err, goredis.Nil) {
+				continue // gone meanwhile
+			}
+			if err != nil {
+				return err
+			}
+			if liveHeader(h, now) {
+				n.Add(1)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return int(n.Load()), fmt.Errorf("redis: clear namespace: %w", err)
+	}
+	return int(n.Load()), nil
+}
+
+// Flush removes every key of the store's prefix, entries and locks, and
+// nothing else.
+func (s *Store) Flush(ctx context.Context) error {
+	pattern := globEscape(s.prefix+":") + "*"
+	err := s.scan(ctx, pattern, func(ctx context.Context, keys []string) error {
+		pipe := s.client.Pipeline()
+		for _, k := range keys {
+			pipe.Unlink(ctx, k)
+		}
+		_, err := pipe.Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("redis: flush: %w", err)
+	}
+	return nil
+}
+
+// FlushExpired does nothing: the server removes expired keys itself (each
+// is written with PX), and Get never returns one.
+func (s *Store) FlushExpired(context.Context) error { return nil }
+
+// scan calls fn with each batch of keys matching pattern, on every node
+// that holds keys: each master of a cluster, each shard of a ring, or the
+// one server. fn may be called from several goroutines at once.
+func (s *Store) scan(ctx context.Context, pattern string, fn func(context.Context, []string) error) error {
+	each := func(ctx context.Context, node goredis.Cmdable) error {
+		var cursor uint64
+		for {
+			keys, next, err := node.Scan(ctx, cursor, pattern, scanCount).Result()
+			if err != nil {
+				return err
+			}
+			if len(keys) > 0 {
+				if err := fn(ctx, keys); err != nil {
+					return err
+				}
+			}
+			if next == 0 {
+				return nil
+			}
+			cursor = next
+		}
+	}
+	switch c := s.client.(type) {
+	case *goredis.ClusterClient:
+		return c.ForEachMaster(ctx, func(ctx context.Context, node *goredis.Client) error { return each(ctx, node) })
+	case *goredis.Ring:
+		return c.ForEachShard(ctx, func(ctx context.Context, node *goredis.Client) error { return each(ctx, node) })
+	default:
+		return each(ctx, s.client)
+	}
+}
+
+// globEscape escapes the characters SCAN MATCH treats specially, so that
+// a prefix like "a*" or "[x]" matches only itself.
+func globEscape(s string) string {
+	if !strings.ContainsAny(s, `*?[]\`) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '*', '?', '[', ']', '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// Locks are stored as "<token>.<expiry in Unix ms>" and written with PX
+// as a safety net; whether a lock is held is judged by the stored expiry
+// and the caller's clock, like entries, so a lock lasts its ttl to the
+// millisecond however long the command took to reach the server.
+//
+// lockScript takes the lock unless a live one is there. ARGV: the new
+// value, now in Unix ms, the PX in ms.
+var lockScript = goredis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v then
+  local dot = string.find(v, '.', 1, true)
+  local exp = dot and tonumber(string.sub(v, dot + 1))
+  if exp == nil or exp > tonumber(ARGV[2]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return 1`)
+
+// unlockScript deletes a lock only while it holds the caller's token, and
+// reports a release only if the lock was still alive. ARGV: the token, now
+// in Unix ms.
+var unlockScript = goredis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+local dot = string.find(ARGV[1], '.', 1, true)
+local exp = dot and tonumber(string.sub(ARGV[1], dot + 1))
+if exp == nil or exp <= tonumber(ARGV[2]) then return 0 end
+return 1`)
+
+// lockToken makes the value of a lock taken at now for ttl, and the PX
+// that makes the server drop it no earlier than its expiry.
+func lockToken(now time.Time, ttl time.Duration) (token string, px int64, err error) {
+	if ttl <= 0 {
+		return "", 0, fmt.Errorf("the lock ttl must be positive, got %v", ttl)
+	}
+	exp := ceilMilli(now.Add(ttl))
+	return backends.NewToken() + "." + strconv.FormatInt(exp, 10), exp - now.UnixMilli(), nil
+}
+
+// Lock takes the lock named key for ttl, with a fresh token.
+func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (string, bool, error) {
+	now := time.Now()
+	token, px, err := lockToken(now, ttl)
+	if err != nil {
+		return "", false, fmt.Errorf("redis: lock: %w", err)
+	}
+	n, err := lockScript.Run(ctx, s.client, []string{backends.LockKey(s.prefix, key)}, token, now.UnixMilli(), px).Int64()
+	if err != nil {
+		return "", false, fmt.Errorf("redis: lock: %w", err)
+	}
+	if n != 1 {
+		return "", false, nil
+	}
+	return token, true, nil
+}
+
+// Unlock releases the lock named key if token is its holder's and the lock
+// has not expired.
+func (s *Store) Unlock(ctx context.Context, key, token string) (bool, error) {
+	n, err := unlockScript.Run(ctx, s.client, []string{backends.LockKey(s.prefix, key)}, token, time.Now().UnixMilli()).Int64()
+	if err != nil {
+		return false, fmt.Errorf("redis: unlock: %w", err)
+	}
+	return n == 1, nil
+}
+
+// Close closes the client if the store opened it; a client given to
+// NewFromClient stays open. Calling Close twice is harmless.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		if s.owned {
+			if err := s.client.Close(); err != nil {
+				s.closeErr = fmt.Errorf("redis: close: %w", err)
+			}
+		}
+	})
+	return s.closeErr
+}

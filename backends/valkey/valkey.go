@@ -1,0 +1,811 @@
+// Package valkey is the cachette store for Valkey (and Redis), through
+// github.com/valkey-io/valkey-go: one server, a cluster, or a master found
+// through Sentinel, chosen by the URL.
+//
+// Importing the package registers the backend "valkey":
+//
+//	import _ "github.com/cachette-go/cachette/backends/valkey"
+//
+//	cache, err := cachette.New(ctx, cachette.Config{
+//		Backend:   "valkey",
+//		ValkeyURL: "valkey://user:secret@127.0.0.1:6379/0",
+//		Prefix:    "myapp",
+//	})
+//
+// # The valkey_url setting
+//
+//	valkey://[user:pass@]host[:port][/db][?option=value&...]
+//	valkeys://...                        TLS; redis:// and rediss:// are accepted too
+//	valkey://h1:7001,valkey://h2:7002    several nodes: a cluster
+//	valkey://h1:7001,h2:7002             the same; later nodes may omit the scheme
+//	valkey://h1:7001                     one node of a cluster: detected, cluster client used
+//	valkey://s1:26379,s2:26379/0?master_set=mymaster
+//	                                     Sentinel: the nodes are sentinels
+//
+// The port defaults to 6379 and the database to 0; a cluster has only
+// database 0. Credentials, the database and the options may be written on
+// any node (in "valkey://a:1,b:2/0?dial_timeout=3s" they sit on the last)
+// and apply to all; nodes that repeat them must agree. Options: db,
+// dial_timeout, write_timeout, protocol (2 for RESP2), max_retries (0
+// disables retries), client_name, skip_verify (valkeys), master_set (or
+// master_name) for Sentinel, and sentinel_username / sentinel_password when
+// the sentinels have credentials of their own (user and password in the URL
+// are the master's). Any other option is an error.
+//
+// valkey-go's client-side caching is off: the store reads every entry from
+// the server, so an entry another process clears is gone for this one at
+// once.
+//
+// Settings.Timeout (default DefaultTimeout) bounds every call: it is the
+// dial timeout and the connection read/write timeout unless the URL sets
+// dial_timeout or write_timeout, and each command runs under a context with
+// that deadline (valkey-go otherwise retries reads on a broken connection
+// until the caller's context ends). Open connects at once, so a wrong
+// address or password is reported there. Errors never contain the URL, so a
+// password in it cannot leak.
+//
+// # A client you already have
+//
+// NewFromClient builds a store around a valkey.Client the program owns;
+// Close then leaves it open:
+//
+//	client, err := valkeygo.NewClient(valkeygo.ClientOption{InitAddress: []string{"127.0.0.1:6379"}})
+//	store, err := valkey.NewFromClient(client, "myapp")
+//	cache, err := cachette.NewWithBackend(store, cachette.Config{Prefix: "myapp"})
+//
+// # How entries are kept
+//
+// An entry is one string key, "prefix:key", holding an 8-byte big-endian
+// expiry (Unix milliseconds) followed by the value, written with SET PX so
+// the server drops it on its own at (never before) the expiry; Get checks the
+// stored expiry too, so an entry is never returned after it, to the
+// millisecond. FlushExpired therefore has nothing to do and returns nil.
+//
+// Delete runs a small Lua script that reads the stored expiry and unlinks
+// the key in one step, so it can report whether a live entry went.
+// ClearNamespace and Flush walk the keys with SCAN and a MATCH pattern built
+// from the prefix (glob characters in it are escaped) on every primary
+// node the client knows, and unlink them one key per command in pipelines,
+// which works across hash slots. They never use KEYS, FLUSHDB or FLUSHALL.
+//
+// Locks are "prefix:!lock:name" keys holding a random token and the lock's
+// expiry, taken by a Lua script that sets the key (with PX) only when no
+// live lock is there: the SET NX PX idea, with the expiry judged to the
+// millisecond like entries. Unlock deletes the key only if it still holds
+// the caller's token, so a holder whose lock expired cannot release the next
+// holder's.
+package valkey
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	valkeygo "github.com/valkey-io/valkey-go"
+
+	"github.com/cachette-go/cachette/backends"
+)
+
+// Name is the name the store registers under.
+const Name = "valkey"
+
+// Defaults.
+const (
+	// DefaultTimeout bounds each call when Settings.Timeout is 0.
+	DefaultTimeout = 2 * time.Second
+	// DefaultMaxValueSize is the largest value Set accepts when the server
+	// does not tell its own limit: the default proto-max-bulk-len (512 MiB)
+	// less the 8-byte expiry header.
+	DefaultMaxValueSize = 512<<20 - headerSize
+	// scanCount is the COUNT hint of each SCAN step.
+	scanCount = 1000
+)
+
+const headerSize = 8
+
+var _ backends.Backend = (*Store)(nil)
+
+func init() {
+	backends.Register(Name, func(ctx context.Context, s backends.Settings) (backends.Backend, error) {
+		return Open(ctx, s)
+	})
+}
+
+// Store is the Valkey backend. It satisfies backends.Backend and is safe
+// for concurrent use.
+type Store struct {
+	client    valkeygo.Client
+	prefix    string
+	owned     bool
+	log       *slog.Logger
+	timeout   time.Duration
+	maxValue  int
+	closeOnce sync.Once
+}
+
+// Option configures a Store built by NewFromClient or Open.
+type Option func(*Store)
+
+// WithLogger sets the logger for the store's warnings. The default is
+// slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Store) {
+		if l != nil {
+			s.log = l
+		}
+	}
+}
+
+// WithTimeout bounds each command the store sends (default
+// DefaultTimeout, or Settings.Timeout for Open).
+func WithTimeout(d time.Duration) Option {
+	return func(s *Store) {
+		if d > 0 {
+			s.timeout = d
+		}
+	}
+}
+
+// WithMaxValueSize sets the largest value Set accepts; larger values give
+// an error wrapping backends.ErrTooLarge without reaching the server. By
+// default Open asks the server for its proto-max-bulk-len (less the 8-byte
+// header) and falls back to DefaultMaxValueSize; NewFromClient uses
+// DefaultMaxValueSize.
+func WithMaxValueSize(n int) Option {
+	return func(s *Store) {
+		if n > 0 {
+			s.maxValue = n
+		}
+	}
+}
+
+// NewFromClient builds a store on a client the caller owns. Close does not
+// close client. prefix is the namespace of every key the store touches; it
+// must be non-empty and must not contain ":".
+func NewFromClient(client valkeygo.Client, prefix string, opts ...Option) (*Store, error) {
+	if client == nil {
+		return nil, errors.New("valkey: NewFromClient: client is nil")
+	}
+	if err := checkPrefix(prefix); err != nil {
+		return nil, err
+	}
+	return newStore(client, prefix, false, opts), nil
+}
+
+func newStore(client valkeygo.Client, prefix string, owned bool, opts []Option) *Store {
+	s := &Store{client: client, prefix: prefix, owned: owned, log: slog.Default(),
+		timeout: DefaultTimeout, maxValue: DefaultMaxValueSize}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+func checkPrefix(prefix string) error {
+	if prefix == "" {
+		return errors.New("valkey: the prefix must not be empty")
+	}
+	if strings.Contains(prefix, ":") {
+		return errors.New(`valkey: the prefix must not contain ":"`)
+	}
+	return nil
+}
+
+// Open connects to the server(s) named by s.ValkeyURL (see the package
+// documentation). The store owns the client: Close closes it.
+func Open(ctx context.Context, s backends.Settings, opts ...Option) (*Store, error) {
+	if err := checkPrefix(s.Prefix); err != nil {
+		return nil, err
+	}
+	timeout := s.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	opt, err := ParseURL(s.ValkeyURL)
+	if err != nil {
+		return nil, err
+	}
+	if opt.Dialer.Timeout == 0 {
+		opt.Dialer.Timeout = timeout
+	}
+	if opt.ConnWriteTimeout == 0 {
+		opt.ConnWriteTimeout = timeout
+	}
+	if opt.Sentinel.MasterSet != "" && opt.Sentinel.Dialer.Timeout == 0 {
+		opt.Sentinel.Dialer.Timeout = opt.Dialer.Timeout
+	}
+	client, err := newClient(ctx, opt, 2*timeout)
+	if err != nil {
+		return nil, fmt.Errorf("valkey: connect: %w", err)
+	}
+	base := []Option{WithTimeout(timeout)}
+	if s.Logger != nil {
+		base = append(base, WithLogger(s.Logger))
+	}
+	st := newStore(client, s.Prefix, true, append(base, opts...))
+	if st.maxValue == DefaultMaxValueSize {
+		st.maxValue = st.serverMaxValue(ctx)
+	}
+	return st, nil
+}
+
+type dialResult struct {
+	c   valkeygo.Client
+	err error
+}
+
+// newClient runs valkeygo.NewClient, which dials at once, but gives up
+// after limit, or when ctx ends, whichever comes first.
+func newClient(ctx context.Context, opt valkeygo.ClientOption, limit time.Duration) (valkeygo.Client, error) {
+	done := make(chan dialResult, 1)
+	go func() {
+		c, err := valkeygo.NewClient(opt)
+		done <- dialResult{c, err}
+	}()
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		return r.c, r.err
+	case <-ctx.Done():
+		go closeLate(done)
+		return nil, ctx.Err()
+	case <-timer.C:
+		go closeLate(done)
+		return nil, fmt.Errorf("no answer within %v", limit)
+	}
+}
+
+// closeLate closes a client whose dial finished after its caller gave up.
+func closeLate(done <-chan dialResult) {
+	if r := <-done; r.c != nil {
+		r.c.Close()
+	}
+}
+
+// serverMaxValue asks the server for its proto-max-bulk-len, so a value it
+// would refuse by closing the connection is refused here with ErrTooLarge.
+func (s *Store) serverMaxValue(ctx context.Context) int {
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	m, err := s.client.Do(ctx, s.client.B().ConfigGet().Parameter("proto-max-bulk-len").Build()).AsStrMap()
+	if err != nil {
+		return DefaultMaxValueSize
+	}
+	n, err := strconv.ParseInt(m["proto-max-bulk-len"], 10, 64)
+	if err != nil || n <= headerSize {
+		return DefaultMaxValueSize
+	}
+	return int(min(n-headerSize, int64(^uint(0)>>1)))
+}
+
+// urlOptions are the query options ParseURL accepts.
+var urlOptions = map[string]bool{
+	"db": true, "dial_timeout": true, "write_timeout": true, "protocol": true,
+	"max_retries": true, "client_name": true, "skip_verify": true, "addr": true,
+	"master_set": true, "master_name": true, "sentinel_username": true, "sentinel_password": true,
+}
+
+// ParseURL parses a valkey_url (see the package documentation) into client
+// options, with client-side caching off. It never connects, and its errors
+// never contain the URL or any part of its userinfo.
+func ParseURL(raw string) (valkeygo.ClientOption, error) {
+	var none valkeygo.ClientOption
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return none, errors.New("valkey: the URL is empty")
+	}
+	parts := strings.Split(raw, ",")
+	first, err := parseNode(parts[0], 1)
+	if err != nil {
+		return none, err
+	}
+	switch first.Scheme {
+	case "valkey", "valkeys", "redis", "rediss":
+	default:
+		return none, errors.New("valkey: the URL must start with valkey://, valkeys://, redis:// or rediss://")
+	}
+	tls := first.Scheme == "valkeys" || first.Scheme == "rediss"
+	addrs := []string{hostPort(first)}
+	for i, p := range parts[1:] {
+		n := i + 2
+		p = strings.TrimSpace(p)
+		if p == "" {
+			return none, fmt.Errorf("valkey: node %d of the URL is empty", n)
+		}
+		if !strings.Contains(p, "://") {
+			p = first.Scheme + "://" + p
+		}
+		u, err := parseNode(p, n)
+		if err != nil {
+			return none, err
+		}
+		switch u.Scheme {
+		case "valkey", "redis":
+			if tls {
+				return none, fmt.Errorf("valkey: node %d is not TLS while node 1 is", n)
+			}
+		case "valkeys", "rediss":
+			if !tls {
+				return none, fmt.Errorf("valkey: node %d is TLS while node 1 is not", n)
+			}
+		default:
+			return none, fmt.Errorf("valkey: node %d has an unknown scheme", n)
+		}
+		if u.User != nil {
+			if first.User != nil && u.User.String() != first.User.String() {
+				return none, fmt.Errorf("valkey: node %d has other credentials than an earlier node; give them once", n)
+			}
+			first.User = u.User
+		}
+		if db := dbPath(u.Path); db != "" {
+			if prev := dbPath(first.Path); prev != "" && prev != db {
+				return none, fmt.Errorf("valkey: node %d names another database than an earlier node", n)
+			}
+			first.Path = u.Path
+		}
+		if u.RawQuery != "" {
+			if first.RawQuery != "" && u.RawQuery != first.RawQuery {
+				return none, fmt.Errorf("valkey: node %d has other options than an earlier node; give them once", n)
+			}
+			first.RawQuery = u.RawQuery
+		}
+		addrs = append(addrs, hostPort(u))
+	}
+	if strings.Count(first.Path, "/") > 1 {
+		return none, errors.New("valkey: the URL path must be at most a database number, as in /0")
+	}
+	q := first.Query()
+	for k := range q {
+		if !urlOptions[k] {
+			return none, fmt.Errorf("valkey: unknown URL option %q", k)
+		}
+	}
+	master := q.Get("master_set")
+	if master == "" {
+		master = q.Get("master_name")
+	}
+	if (q.Has("master_set") || q.Has("master_name")) && master == "" {
+		return none, errors.New("valkey: master_set is empty")
+	}
+	if master == "" && (q.Has("sentinel_username") || q.Has("sentinel_password")) {
+		return none, errors.New("valkey: sentinel_username and sentinel_password need master_set")
+	}
+	for _, k := range []string{"db", "dial_timeout", "write_timeout", "max_retries", "protocol"} {
+		if q.Has(k) && q.Get(k) == "" {
+			return none, fmt.Errorf("valkey: URL option %q is empty", k)
+		}
+	}
+	for _, k := range []string{"dial_timeout", "write_timeout"} {
+		if v := q.Get(k); v != "" {
+			if d, err := time.ParseDuration(v); err != nil || d < 0 {
+				return none, fmt.Errorf("valkey: URL option %q must be a duration such as 3s", k)
+			}
+		}
+	}
+	if v := q.Get("protocol"); v != "" && v != "2" && v != "3" {
+		return none, errors.New(`valkey: URL option "protocol" must be 2 or 3`)
+	}
+	if v := q.Get("max_retries"); v != "" && v != "0" {
+		return none, errors.New(`valkey: URL option "max_retries" may only be 0 (no retries)`)
+	}
+	su, sp := q.Get("sentinel_username"), q.Get("sentinel_password")
+	q.Del("sentinel_username")
+	q.Del("sentinel_password")
+	q.Del("master_name")
+	if master != "" {
+		q.Set("master_set", master)
+	}
+	q.Del("addr")
+	for _, a := range addrs[1:] {
+		q.Add("addr", a)
+	}
+	u := *first
+	u.RawQuery = q.Encode()
+	opt, err := valkeygo.ParseURL(u.String())
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return none, errors.New("valkey: the URL is not valid")
+		}
+		return none, fmt.Errorf("valkey: the URL is not valid: %s", strings.TrimPrefix(err.Error(), "valkey: "))
+	}
+	if opt.SelectDB < 0 {
+		return none, errors.New("valkey: the database number must not be negative")
+	}
+	if len(opt.InitAddress) > 1 && master == "" && opt.SelectDB != 0 {
+		return none, errors.New("valkey: a cluster has only database 0")
+	}
+	opt.Sentinel.Username, opt.Sentinel.Password = su, sp
+	if tls && master != "" {
+		opt.Sentinel.TLSConfig = opt.TLSConfig.Clone()
+	}
+	opt.DisableCache = true
+	return opt, nil
+}
+
+// parseNode parses one node's URL without letting the URL into an error.
+func parseNode(s string, n int) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil {
+		return nil, fmt.Errorf("valkey: node %d of the URL is not a valid URL", n)
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	if u.Host == "" || u.Hostname() == "" {
+		return nil, fmt.Errorf("valkey: node %d of the URL has no host", n)
+	}
+	if p := u.Port(); p != "" {
+		if v, err := strconv.Atoi(p); err != nil || v < 1 || v > 65535 {
+			return nil, fmt.Errorf("valkey: node %d of the URL has a port outside 1..65535", n)
+		}
+	}
+	return u, nil
+}
+
+func hostPort(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "6379"
+	}
+	return net.JoinHostPort(u.Hostname(), port)
+}
+
+func dbPath(p string) string { return strings.Trim(p, "/") }
+
+// Client returns the valkey-go client under the store.
+func (s *Store) Client() valkeygo.Client { return s.client }
+
+// Prefix returns the store's namespace.
+func (s *Store) Prefix() string { return s.prefix }
+
+// opCtx bounds one command by the store's timeout, unless ctx already ends
+// sooner.
+func (s *Store) opCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= s.timeout {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, s.timeout)
+}
+
+func encodeEntry(value []byte, expMs int64) []byte {
+	b := make([]byte, headerSize+len(value))
+	binary.BigEndian.PutUint64(b, uint64(expMs))
+	copy(b[headerSize:], value)
+	return b
+}
+
+func decodeEntry(b []byte) (value []byte, expMs int64, ok bool) {
+	if len(b) < headerSize {
+		return nil, 0, false
+	}
+	return b[headerSize:], int64(binary.BigEndian.Uint64(b)), true
+}
+
+// ceilMilli is t in Unix milliseconds, rounded up.
+func ceilMilli(t time.Time) int64 {
+	ns := t.UnixNano()
+	ms := ns / 1e6
+	if ns%1e6 > 0 {
+		ms++
+	}
+	return ms
+}
+
+func aliveMs(expMs int64, now time.Time) bool { return now.UnixMilli() < expMs }
+
+func liveHeader(h string, now time.Time) bool {
+	if len(h) < headerSize {
+		return false
+	}
+	return aliveMs(int64(binary.BigEndian.Uint64([]byte(h))), now)
+}
+
+// Get returns the value under key and its expiry, or backends.ErrNotFound.
+func (s *Store) Get(ctx context.Context, key string) ([]byte, time.Time, error) {
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	b, err := s.client.Do(ctx, s.client.B().Get().Key(backends.Key(s.prefix, key)).Build()).AsBytes()
+	if valkeygo.IsValkeyNil(err) {
+		return nil, time.Time{}, backends.ErrNotFound
+	}
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("valkey: get: %w", err)
+	}
+	value, expMs, ok := decodeEntry(b)
+	if !ok {
+		s.log.WarnContext(ctx, "cachette: valkey: ignoring a value that is not a cachette entry", "key", key, "bytes", len(b))
+		return nil, time.Time{}, backends.ErrNotFound
+	}
+	if !aliveMs(expMs, time.Now()) {
+		return nil, time.Time{}, backends.ErrNotFound
+	}
+	return value, time.UnixMilli(expMs), nil
+}
+
+// Set stores value under key until expiresAt. An expiresAt already past
+// removes the key.
+func (s *Store) Set(ctx context.Context, key string, value []byte, expiresAt time.Time) error {
+	if len(value) > s.maxValue {
+		return fmt.Errorf("valkey: set: %d bytes, limit %d: %w", len(value), s.maxValue, backends.ErrTooLarge)
+	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	k := backends.Key(s.prefix, key)
+	expMs := ceilMilli(expiresAt)
+	ttl := expMs - time.Now().UnixMilli()
+	var cmd valkeygo.Completed
+	if ttl <= 0 {
+		cmd = s.client.B().Unlink().Key(k).Build()
+	} else {
+		payload := encodeEntry(value, expMs)
+		cmd = s.client.B().Set().Key(k).Value(valkeygo.BinaryString(payload)).PxMilliseconds(ttl).Build()
+	}
+	if err := s.client.Do(ctx, cmd).Error(); err != nil {
+		if tooLarge(err) {
+			return fmt.Errorf("valkey: set: %w: %w", backends.ErrTooLarge, err)
+		}
+		return fmt.Errorf("valkey: set: %w", err)
+	}
+	return nil
+}
+
+func tooLarge(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "invalid bulk length") ||
+		strings.Contains(msg, "exceeds maximum allowed size") ||
+		strings.Contains(msg, "string exceeds maximum")
+}
+
+// delScript removes a key and returns the expiry header it held, or nil
+// when there was no key.
+var delScript = valkeygo.NewLuaScript(`
+local h = redis.call('GETRANGE', KEYS[1], 0, 7)
+if redis.call('UNLINK', KEYS[1]) == 0 then return false end
+return h`)
+
+// Delete removes key and reports whether a live entry was removed.
+func (s *Store) Delete(ctx context.Context, key string) (bool, error) {
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	h, err := delScript.Exec(ctx, s.client, []string{backends.Key(s.prefix, key)}, nil).ToString()
+	if valkeygo.IsValkeyNil(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("valkey: delete: %w", err)
+	}
+	return liveHeader(h, time.Now()), nil
+}
+
+// ClearNamespace removes every key under namespace+":" and returns how many
+// live entries it removed.
+func (s *Store) ClearNamespace(ctx context.Context, namespace string) (int, error) {
+	var n atomic.Int64
+	pattern := globEscape(backends.Key(s.prefix, namespace)+":") + "*"
+	err := s.scan(ctx, pattern, func(ctx context.Context, keys []string) error {
+		execs := make([]valkeygo.LuaExec, len(keys))
+		for i, k := range keys {
+			execs[i] = valkeygo.LuaExec{Keys: []string{k}}
+		}
+		ctx, cancel := s.opCtx(ctx)
+		defer cancel()
+		now := time.Now()
+		for _, r := range delScript.ExecMulti(ctx, s.client, execs...) {
+			h, err := r.ToString()
+			if valkeygo.IsValkeyNil(err) {
+				continue // gone meanwhile
+			}
+			if err != nil {
+				return err
+			}
+			if liveHeader(h, now) {
+				n.Add(1)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return int(n.Load()), fmt.Errorf("valkey: clear namespace: %w", err)
+	}
+	return int(n.Load()), nil
+}
+
+// Flush removes every key of the store's prefix, entries and locks, and
+// nothing else.
+func (s *Store) Flush(ctx context.Context) error {
+	pattern := globEscape(s.prefix+":") + "*"
+	err := s.scan(ctx, pattern, func(ctx context.Context, keys []string) error {
+		cmds := make(valkeygo.Commands, len(keys))
+		for i, k := range keys {
+			cmds[i] = s.client.B().Unlink().Key(k).Build()
+		}
+		ctx, cancel := s.opCtx(ctx)
+		defer cancel()
+		for _, r := range s.client.DoMulti(ctx, cmds...) {
+			if err := r.Error(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("valkey: flush: %w", err)
+	}
+	return nil
+}
+
+// FlushExpired does nothing: the server removes expired keys itself (each
+// is written with PX), and Get never returns one.
+func (s *Store) FlushExpired(context.Context) error { return nil }
+
+// scan calls fn with each batch of keys matching pattern, on every primary
+// node the client knows (replicas hold copies of the same keys). Nodes are
+// scanned concurrently.
+func (s *Store) scan(ctx context.Context, pattern string, fn func(context.Context, []string) error) error {
+	nodes := s.client.Nodes()
+	errs := make(chan error, len(nodes))
+	var wg sync.WaitGroup
+	for addr, node := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.scanNode(ctx, node, pattern, fn); err != nil {
+				errs <- fmt.Errorf("node %s: %w", addr, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	return errors.Join(all...)
+}
+
+func (s *Store) scanNode(ctx context.Context, node valkeygo.Client, pattern string, fn func(context.Context, []string) error) error {
+	primary, err := s.isPrimary(ctx, node)
+	if err != nil || !primary {
+		return err
+	}
+	var cursor uint64
+	for {
+		cctx, cancel := s.opCtx(ctx)
+		e, err := node.Do(cctx, node.B().Scan().Cursor(cursor).Match(pattern).Count(scanCount).Build()).AsScanEntry()
+		cancel()
+		if err != nil {
+			return err
+		}
+		if len(e.Elements) > 0 {
+			if err := fn(ctx, e.Elements); err != nil {
+				return err
+			}
+		}
+		if e.Cursor == 0 {
+			return nil
+		}
+		cursor = e.Cursor
+	}
+}
+
+// isPrimary asks a node for its ROLE.
+func (s *Store) isPrimary(ctx context.Context, node valkeygo.Client) (bool, error) {
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	role, err := node.Do(ctx, node.B().Role().Build()).ToArray()
+	if err != nil {
+		return false, err
+	}
+	if len(role) == 0 {
+		return false, errors.New("empty ROLE reply")
+	}
+	name, err := role[0].ToString()
+	if err != nil {
+		return false, err
+	}
+	return name == "master" || name == "primary", nil
+}
+
+// globEscape escapes the characters SCAN MATCH treats specially, so that
+// a prefix like "a*" or "[x]" matches only itself.
+func globEscape(s string) string {
+	if !strings.ContainsAny(s, `*?[]\`) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '*', '?', '[', ']', '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// lockScript takes the lock unless a live one is there. The lock's value is
+// "<token>.<expiry in Unix ms>". ARGV: the new value, now in Unix ms, the PX.
+var lockScript = valkeygo.NewLuaScript(`
+local v = redis.call('GET', KEYS[1])
+if v then
+  local dot = string.find(v, '.', 1, true)
+  local exp = dot and tonumber(string.sub(v, dot + 1))
+  if exp == nil or exp > tonumber(ARGV[2]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return 1`)
+
+// unlockScript deletes a lock only while it holds the caller's token, and
+// reports a release only if the lock was still alive. ARGV: the token, now
+// in Unix ms.
+var unlockScript = valkeygo.NewLuaScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+local dot = string.find(ARGV[1], '.', 1, true)
+local exp = dot and tonumber(string.sub(ARGV[1], dot + 1))
+if exp == nil or exp <= tonumber(ARGV[2]) then return 0 end
+return 1`)
+
+func lockToken(now time.Time, ttl time.Duration) (token string, px int64, err error) {
+	if ttl <= 0 {
+		return "", 0, fmt.Errorf("the lock ttl must be positive, got %v", ttl)
+	}
+	exp := ceilMilli(now.Add(ttl))
+	return backends.NewToken() + "." + strconv.FormatInt(exp, 10), exp - now.UnixMilli(), nil
+}
+
+// Lock takes the lock named key for ttl, with a fresh token.
+func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (string, bool, error) {
+	now := time.Now()
+	token, px, err := lockToken(now, ttl)
+	if err != nil {
+		return "", false, fmt.Errorf("valkey: lock: %w", err)
+	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	args := []string{token, strconv.FormatInt(now.UnixMilli(), 10), strconv.FormatInt(px, 10)}
+	n, err := lockScript.Exec(ctx, s.client, []string{backends.LockKey(s.prefix, key)}, args).AsInt64()
+	if err != nil {
+		return "", false, fmt.Errorf("valkey: lock: %w", err)
+	}
+	if n != 1 {
+		return "", false, nil
+	}
+	return token, true, nil
+}
+
+// Unlock releases the lock named key if token is its holder's and the lock
+// has not expired.
+func (s *Store) Unlock(ctx context.Context, key, token string) (bool, error) {
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	args := []string{token, strconv.FormatInt(time.Now().UnixMilli(), 10)}
+	n, err := unlockScript.Exec(ctx, s.client, []string{backends.LockKey(s.prefix, key)}, args).AsInt64()
+	if err != nil {
+		return false, fmt.Errorf("valkey: unlock: %w", err)
+	}
+	return n == 1, nil
+}
+
+// Close closes the client if the store opened it; a client given to
+// NewFromClient stays open. Calling Close twice is harmless.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		if s.owned {
+			s.client.Close()
+		}
+	})
+	return nil
+}
