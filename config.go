@@ -478,10 +478,17 @@ func schemeList(schemes []string) string {
 // checkNodeURLs checks a comma-separated list of server URLs. Messages never
 // quote the URL, which may hold a password.
 func checkNodeURLs(key, raw string, schemes ...string) string {
+	first := ""
 	for node := range strings.SplitSeq(raw, ",") {
 		node = strings.TrimSpace(node)
 		if node == "" {
 			return fmt.Sprintf("The %q has an empty entry in its comma-separated list", key)
+		}
+		if first == "" {
+			first, _, _ = strings.Cut(node, "://")
+		} else if !strings.Contains(node, "://") {
+			// Short cluster form: "redis://h1:7001,h2:7002" — later nodes take the first one's scheme.
+			node = first + "://" + node
 		}
 		if msg := checkURL(key, node, schemes...); msg != "" {
 			return msg
