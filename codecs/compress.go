@@ -80,7 +80,8 @@ func Compress(dst, src []byte) []byte {
 var ErrDecompress = fmt.Errorf("%w: zstd", ErrCorrupt)
 
 // Decompress returns the decompression of src, which Compress produced. It
-// refuses, with an error wrapping ErrDecompress, input that is not zstd or
+// refuses, with an error wrapping ErrDecompress, input that is not zstd, a
+// frame that declares more content than its blocks can hold, and input
 // that would decompress to more than MaxDecompressedSize bytes.
 func Decompress(src []byte) ([]byte, error) {
 	_, d, err := coders()

@@ -90,10 +90,13 @@ func FuzzJSONDecode(f *testing.F) {
 func FuzzGobDecode(f *testing.F) {
 	rec := codectest.SampleRecord()
 	seed(f, codecs.Gob{}, rec, codectest.Record{}, codectest.Record{Tags: []string{"x"}, Scores: map[string]float64{"": 0}},
-		codectest.Inner{Note: "x"}, map[string]int{"a": 1}, "string")
+		codectest.Inner{Note: "x"}, map[string]int{"a": 1}, "string",
+		map[string]any{"a": 1, "b": "x", "c": 2.5, "d": []int{1}, "e": map[string]any{"f": []string{"g"}}})
 	f.Add([]byte{})
+	newMap := func() any { return new(map[string]any) }
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkDecode(t, codecs.Gob{}, data, newRecord)
+		checkDecode(t, codecs.Gob{}, data, newMap)
 	})
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"reflect"
 )
 
@@ -65,7 +64,11 @@ func (Vanilla) Decode(data []byte, dst any) error {
 	return nil
 }
 
-// JSON is encoding/json.
+// JSON is encoding/json. Decode errors caused by the JSON text (bad syntax,
+// truncation, trailing data, nesting deeper than encoding/json's limit of
+// 10000) wrap ErrCorrupt; every other error wraps ErrType: the text is
+// well-formed but does not fit the destination (a string into an int, a
+// time in another format).
 type JSON struct{}
 
 func (JSON) Name() string { return "json" }
@@ -96,57 +99,77 @@ func (JSON) Decode(data []byte, dst any) error {
 // Gob is encoding/gob (config name "gob", alias "pickle"). Interface values
 // need their concrete types registered with gob.Register, as usual.
 //
-// Decode reads data twice: first discarding the value, which checks that
-// data is exactly one well-formed gob stream without allocating what it
-// announces, then into dst. encoding/gob trusts the lengths it reads, so a
-// damaged or hostile map length would otherwise make it allocate without
-// bound before failing; once the first pass has walked every element, each
-// length is known to fit in data.
+// encoding/gob is not hardened against hostile input: it trusts the
+// lengths it reads (a map's length becomes an allocation) and recurses once
+// per nesting level. Decode therefore first walks the stream without
+// building anything and refuses, with an error wrapping ErrCorrupt, a
+// stream that is not exactly one value, whose counts do not fit in its
+// bytes, that nests deeper than MaxGobDepth, or that encoding/gob would
+// read differently when it skips a field the destination lacks (see
+// below). An error of encoding/gob on a stream that passed the walk wraps
+// ErrType: the stored value does not fit the destination.
+//
+// Encode refuses, with an error wrapping ErrType, what Decode would
+// refuse: values nested deeper than MaxGobDepth, and nil interface values
+// in a slice, array or map held by a struct field (outside any interface
+// value), which encoding/gob misreads when it skips that field. Nil
+// interface values elsewhere (map[string]any{"k": nil}, or in an any
+// field) are fine. When a type is first sent inside an interface nested in
+// another interface, encoding/gob writes byte counts that it misreads when
+// it skips that interface; Encode then writes every type definition ahead
+// of the value instead, a stream any gob Decoder reads.
 type Gob struct{}
 
 func (Gob) Name() string { return "gob" }
 func (Gob) ID() byte     { return IDGob }
 
-func (Gob) Encode(v any) ([]byte, error) {
+func (Gob) Encode(v any) (out []byte, err error) {
+	// encoding/gob panics on a nil pointer.
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("%w: gob: %v", ErrType, r)
+		}
+	}()
 	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(v); err != nil {
+	enc := gob.NewEncoder(&buf)
+	if err := enc.Encode(v); err != nil {
 		return nil, fmt.Errorf("%w: gob: %v", ErrType, err)
 	}
-	return buf.Bytes(), nil
+	err = checkGob(buf.Bytes())
+	if errors.Is(err, errGobCount) {
+		first := buf.Len()
+		if err := enc.Encode(v); err != nil {
+			return nil, fmt.Errorf("%w: gob: %v", ErrType, err)
+		}
+		out, err = hoistGobTypes(buf.Bytes(), first)
+		if err == nil {
+			err = checkGob(out)
+		}
+	} else {
+		out = buf.Bytes()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: gob: cannot store %T: %v", ErrType, v, err)
+	}
+	return out, nil
 }
 
 func (Gob) Decode(data []byte, dst any) (err error) {
 	if rv := reflect.ValueOf(dst); rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return fmt.Errorf("%w: gob: destination must be a non-nil pointer, not %T", ErrType, dst)
 	}
-	// Never let a panic of encoding/gob on hostile input escape.
+	if err := checkGob(data); err != nil {
+		return fmt.Errorf("%w: gob: %v", ErrCorrupt, err)
+	}
+	// Never let a panic of encoding/gob escape.
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: gob: %v", ErrCorrupt, r)
 		}
 	}()
-	if err := checkGob(data); err != nil {
-		return fmt.Errorf("%w: gob: %v", ErrCorrupt, err)
-	}
 	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(dst); err != nil {
-		// data is well-formed, so the stored type does not fit dst.
+		// data is well-formed, so the stored value does not fit dst.
 		return fmt.Errorf("%w: gob: decoding into %T: %v", ErrType, dst, err)
-	}
-	return nil
-}
-
-// checkGob reports whether data is one well-formed gob value (with its type
-// definitions) and nothing more.
-func checkGob(data []byte) error {
-	r := bytes.NewReader(data)
-	if err := gob.NewDecoder(r).DecodeValue(reflect.Value{}); err != nil {
-		if errors.Is(err, io.EOF) {
-			return io.ErrUnexpectedEOF
-		}
-		return err
-	}
-	if r.Len() != 0 {
-		return fmt.Errorf("%d bytes after the value", r.Len())
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,6 +129,7 @@ func TestDecodeErrorClassification(t *testing.T) {
 		{"json truncated", codecs.JSON{}, []byte(`{"a":`), new(map[string]int), codecs.ErrCorrupt},
 		{"json empty", codecs.JSON{}, nil, new(int), codecs.ErrCorrupt},
 		{"json trailing data", codecs.JSON{}, []byte(`1 2`), new(int), codecs.ErrCorrupt},
+		{"json nested too deep", codecs.JSON{}, []byte(strings.Repeat("[", 10001) + strings.Repeat("]", 10001)), new(any), codecs.ErrCorrupt},
 		{"json string into int", codecs.JSON{}, []byte(`"abc"`), new(int), codecs.ErrType},
 		{"json object into slice", codecs.JSON{}, []byte(`{"a":1}`), new([]int), codecs.ErrType},
 		{"json number into struct", codecs.JSON{}, []byte(`12`), new(point), codecs.ErrType},
@@ -167,8 +169,10 @@ func TestEncodeErrors(t *testing.T) {
 			}
 		}
 	}
-	if _, err := (codecs.Gob{}).Encode(nil); !errors.Is(err, codecs.ErrType) {
-		t.Errorf("gob Encode(nil) = %v, want an error wrapping ErrType", err)
+	for _, v := range []any{nil, (*point)(nil)} {
+		if _, err := (codecs.Gob{}).Encode(v); !errors.Is(err, codecs.ErrType) {
+			t.Errorf("gob Encode(%#v) = %v, want an error wrapping ErrType", v, err)
+		}
 	}
 	if _, err := (codecs.JSON{}).Encode(math.Inf(1)); !errors.Is(err, codecs.ErrType) {
 		t.Errorf("json Encode(+Inf) = %v, want an error wrapping ErrType", err)

@@ -38,7 +38,7 @@ import (
 // Name is the codec's configuration name.
 const Name = "msgpack"
 
-// MaxDepth is how deeply arrays and maps may nest in a decoded value.
+// MaxDepth is how deeply arrays and maps may nest in a value.
 const MaxDepth = 10000
 
 func init() {
@@ -56,7 +56,8 @@ func (Codec) Name() string { return Name }
 func (Codec) ID() byte { return codecs.IDMsgpack }
 
 // Encode returns the MessagePack encoding of v. Values the library cannot
-// encode (channels, functions) give an error wrapping codecs.ErrType.
+// encode (channels, functions) and values nested deeper than MaxDepth give
+// an error wrapping codecs.ErrType.
 func (Codec) Encode(v any) (b []byte, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -66,6 +67,10 @@ func (Codec) Encode(v any) (b []byte, err error) {
 	b, err = msgpack.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("%w: msgpack: %v", codecs.ErrType, err)
+	}
+	// Refuse now what Decode would refuse (a value nested too deep).
+	if err := validate(b); err != nil {
+		return nil, fmt.Errorf("%w: msgpack: cannot store %T: %v", codecs.ErrType, v, err)
 	}
 	return b, nil
 }
@@ -122,7 +127,7 @@ func validate(data []byte) error {
 		if children > len(data)-i {
 			return fmt.Errorf("%w: container of %d values at offset %d, only %d bytes follow", errValidate, children, i, len(data)-i)
 		}
-		if len(pending) >= MaxDepth {
+		if len(pending) > MaxDepth { // pending[0] is the top level, not a container
 			return fmt.Errorf("%w: nested deeper than %d at offset %d", errValidate, MaxDepth, i)
 		}
 		pending = append(pending, children)

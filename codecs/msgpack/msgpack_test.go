@@ -122,7 +122,7 @@ func TestDecodeErrorClassification(t *testing.T) {
 
 func TestDepthLimitIsExact(t *testing.T) {
 	var v any
-	ok := append(bytes.Repeat([]byte{0x91}, msgpack.MaxDepth-1), 0xc0)
+	ok := append(bytes.Repeat([]byte{0x91}, msgpack.MaxDepth), 0xc0)
 	if err := (msgpack.Codec{}).Decode(ok, &v); err != nil {
 		t.Fatalf("%d levels: %v", msgpack.MaxDepth, err)
 	}
@@ -137,3 +137,17 @@ func TestEncodeErrors(t *testing.T) {
 }
 
 func BenchmarkMsgpack(b *testing.B) { codectest.Bench(b, msgpack.Codec{}) }
+
+type node struct {
+	Next *node
+}
+
+func TestEncodeRefusesTooDeep(t *testing.T) {
+	var head *node
+	for range msgpack.MaxDepth + 1 {
+		head = &node{Next: head}
+	}
+	if _, err := (msgpack.Codec{}).Encode(head); !errors.Is(err, codecs.ErrType) {
+		t.Fatalf("Encode of %d levels = %v, want ErrType", msgpack.MaxDepth+1, err)
+	}
+}
