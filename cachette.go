@@ -202,16 +202,20 @@ func (c *Cache) putPayload(ctx context.Context, key string, codecID byte, payloa
 // returns ErrNotFound on a miss or an expired entry. An entry that cannot be
 // decoded is removed, logged and reported as ErrNotFound.
 func (c *Cache) Fetch(ctx context.Context, key string, dst any) error {
-	_, err := c.FetchWithTTL(ctx, key, dst)
+	_, err := c.fetch(ctx, key, dst, false)
 	return err
 }
 
 // FetchWithTTL is Fetch that also returns the entry's remaining time to live.
 func (c *Cache) FetchWithTTL(ctx context.Context, key string, dst any) (time.Duration, error) {
+	return c.fetch(ctx, key, dst, true)
+}
+
+func (c *Cache) fetch(ctx context.Context, key string, dst any, wantTTL bool) (time.Duration, error) {
 	if rv := reflect.ValueOf(dst); rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return 0, fmt.Errorf("cachette fetch %q: %w: dst must be a non-nil pointer, not %T", key, codecs.ErrType, dst)
 	}
-	payload, left, err := c.fetchPayload(ctx, key, c.codec.ID())
+	payload, left, err := c.fetchPayload(ctx, key, c.codec.ID(), wantTTL)
 	if err != nil {
 		return 0, err
 	}
@@ -228,10 +232,13 @@ func (c *Cache) FetchWithTTL(ctx context.Context, key string, dst any) (time.Dur
 // FetchBytes returns the raw bytes stored under key by PutBytes and their
 // remaining time to live.
 func (c *Cache) FetchBytes(ctx context.Context, key string) ([]byte, time.Duration, error) {
-	return c.fetchPayload(ctx, key, codecRaw)
+	return c.fetchPayload(ctx, key, codecRaw, true)
 }
 
-func (c *Cache) fetchPayload(ctx context.Context, key string, codecID byte) ([]byte, time.Duration, error) {
+// fetchPayload reads and checks the entry under key. Stores never return
+// expired entries, so the clock is read again only when the caller wants
+// the time left (reading it costs as much as the rest of an in-memory hit).
+func (c *Cache) fetchPayload(ctx context.Context, key string, codecID byte, wantTTL bool) ([]byte, time.Duration, error) {
 	if c.isClosed() {
 		return nil, 0, ErrClosed
 	}
@@ -247,6 +254,9 @@ func (c *Cache) fetchPayload(ctx context.Context, key string, codecID byte) ([]b
 	if h.codec != codecID {
 		c.dropCorrupt(ctx, key, fmt.Errorf("%w: written with codec ID %d, read with %d", errCorruptEntry, h.codec, codecID))
 		return nil, 0, ErrNotFound
+	}
+	if !wantTTL {
+		return payload, 0, nil
 	}
 	left := time.Until(h.expiresAt)
 	if left <= 0 {

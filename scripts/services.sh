@@ -19,9 +19,9 @@
 #        redis-cluster-1..3, valkey-cluster-1..3, dynamodb (alias dynalite),
 #        mongodb (aliases mongo, mongotest).
 #
-# Environment: CACHETTE_SERVICES_DIR (state directory, default <repo>/.services),
-# CACHETTE_SERVICES_TIMEOUT (seconds to wait for a server, default 30),
-# CACHETTE_SERVICES_PORT_OFFSET (added to every port, default 0; use a multiple of 1000
+# Environment: CACHETTE_TEST_SERVICES_DIR (state directory, default <repo>/.services),
+# CACHETTE_TEST_SERVICES_TIMEOUT (seconds to wait for a server, default 30),
+# CACHETTE_TEST_SERVICES_PORT_OFFSET (added to every port, default 0; use a multiple of 1000
 # to run a second set beside the first, e.g. for another checkout). `up` remembers the
 # offset in .services/run/port-offset, so later stop/start/status/down use it too.
 set -euo pipefail
@@ -29,17 +29,17 @@ shopt -s inherit_errexit
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 SCRIPT="$ROOT/scripts/services.sh"
-SVC_DIR=${CACHETTE_SERVICES_DIR:-$ROOT/.services}
+SVC_DIR=${CACHETTE_TEST_SERVICES_DIR:-$ROOT/.services}
 RUN_DIR="$SVC_DIR/run"
 LOG_DIR="$SVC_DIR/log"
 DATA_DIR="$SVC_DIR/data"
 BIN_DIR="$SVC_DIR/bin"
 NPM_DIR="$SVC_DIR/npm"
 ENV_FILE="$SVC_DIR/env"
-TIMEOUT=${CACHETTE_SERVICES_TIMEOUT:-30}
+TIMEOUT=${CACHETTE_TEST_SERVICES_TIMEOUT:-30}
 OFFSET_FILE="$RUN_DIR/port-offset"
-if [[ -n ${CACHETTE_SERVICES_PORT_OFFSET:-} ]]; then
-	OFFSET=$CACHETTE_SERVICES_PORT_OFFSET
+if [[ -n ${CACHETTE_TEST_SERVICES_PORT_OFFSET:-} ]]; then
+	OFFSET=$CACHETTE_TEST_SERVICES_PORT_OFFSET
 elif [[ -f $OFFSET_FILE ]]; then
 	OFFSET=$(<"$OFFSET_FILE")
 else
@@ -48,11 +48,11 @@ fi
 HOST=127.0.0.1
 
 if ! [[ $TIMEOUT =~ ^[1-9][0-9]*$ ]]; then
-	echo "services: error: CACHETTE_SERVICES_TIMEOUT must be a whole number of seconds, got \"$TIMEOUT\"" >&2
+	echo "services: error: CACHETTE_TEST_SERVICES_TIMEOUT must be a whole number of seconds, got \"$TIMEOUT\"" >&2
 	exit 2
 fi
 if ! [[ $OFFSET =~ ^[0-9]+$ ]] || ((OFFSET > 30000)); then
-	echo "services: error: CACHETTE_SERVICES_PORT_OFFSET must be a number from 0 to 30000, got \"$OFFSET\"" >&2
+	echo "services: error: CACHETTE_TEST_SERVICES_PORT_OFFSET must be a number from 0 to 30000, got \"$OFFSET\"" >&2
 	exit 2
 fi
 
@@ -402,7 +402,7 @@ check_ports_free() {
 		who_listens "${PORT[$n]}"
 		bad=1
 	done
-	((bad == 0)) || die "stop those processes or free the ports (or set CACHETTE_SERVICES_PORT_OFFSET=1000), then run again"
+	((bad == 0)) || die "stop those processes or free the ports (or set CACHETTE_TEST_SERVICES_PORT_OFFSET=1000), then run again"
 }
 
 # launch NAME FRESH: starts server NAME in the background; FRESH=1 wipes its data first.
@@ -630,7 +630,7 @@ write_env() {
 	fi
 	lines+=("CACHETTE_TEST_SERVICES_SCRIPT=$SCRIPT")
 	# So that the script, run by a test, finds this state directory.
-	[[ -n ${CACHETTE_SERVICES_DIR:-} ]] && lines+=("CACHETTE_SERVICES_DIR=$SVC_DIR")
+	[[ -n ${CACHETTE_TEST_SERVICES_DIR:-} ]] && lines+=("CACHETTE_TEST_SERVICES_DIR=$SVC_DIR")
 	((all)) && lines+=("CACHETTE_TEST_SERVICES_REQUIRED=1")
 	{
 		echo "# Written by scripts/services.sh; source it: . $ENV_FILE"

@@ -401,7 +401,7 @@ func mongotestBinary(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, dir := range []string{os.Getenv("CACHETTE_SERVICES_DIR"), filepath.Join(root, ".services")} {
+	for _, dir := range []string{os.Getenv("CACHETTE_TEST_SERVICES_DIR"), filepath.Join(root, ".services")} {
 		if dir == "" {
 			continue
 		}
