@@ -2,7 +2,7 @@
 GO        ?= go
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME  ?= 3s
-BENCHTIME ?= 1s
+BENCHTIME ?= 300ms
 
 .PHONY: test test-short lint vet fuzz bench services-up services-down services-status examples run
 

@@ -52,7 +52,6 @@ type Store struct {
 	shards   []shard
 	mask     uint64
 	seed     maphash.Seed
-	clock    atomic.Int64 // logical clock for recency
 	locksMu  sync.Mutex
 	locks    map[string]heldLock
 	stop     chan struct{}
@@ -66,7 +65,8 @@ type shard struct {
 	bytes      int64
 	maxBytes   int64
 	maxEntries int
-	_          [40]byte // keep shards on separate cache lines
+	clock      atomic.Int64 // logical clock for recency; eviction compares within a shard only
+	_          [32]byte     // keep shards on separate cache lines
 }
 
 type item struct {
@@ -135,7 +135,7 @@ func (s *Store) Get(_ context.Context, key string) ([]byte, time.Time, error) {
 	if !ok || time.Now().UnixNano() >= it.expires {
 		return nil, time.Time{}, backends.ErrNotFound
 	}
-	it.used.Store(s.clock.Add(1))
+	it.used.Store(sh.clock.Add(1))
 	return it.value, time.Unix(0, it.expires), nil
 }
 
@@ -148,7 +148,7 @@ func (s *Store) Set(_ context.Context, key string, value []byte, expiresAt time.
 		return tooLarge(sz, sh.maxBytes)
 	}
 	it := &item{value: append([]byte(nil), value...), expires: expiresAt.UnixNano()}
-	it.used.Store(s.clock.Add(1))
+	it.used.Store(sh.clock.Add(1))
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if old, ok := sh.m[key]; ok {
