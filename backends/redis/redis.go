@@ -76,13 +76,10 @@ package redis
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -91,6 +88,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/cachette-go/cachette/backends"
+	"github.com/cachette-go/cachette/backends/internal/rediswire"
 )
 
 // Name is the name the store registers under.
@@ -102,14 +100,11 @@ const (
 	DefaultTimeout = 2 * time.Second
 	// DefaultMaxValueSize is the largest value Set accepts: Redis's default
 	// proto-max-bulk-len (512 MiB) less the 8-byte expiry header.
-	DefaultMaxValueSize = 512<<20 - headerSize
+	DefaultMaxValueSize = rediswire.DefaultMaxValueSize
 	// scanCount is the COUNT hint of each SCAN step, and so the size of the
 	// pipelines that unlink what it finds.
 	scanCount = 1000
 )
-
-// headerSize is the stored expiry in front of every value.
-const headerSize = 8
 
 var _ backends.Backend = (*Store)(nil)
 
@@ -164,7 +159,7 @@ func NewFromClient(client goredis.UniversalClient, prefix string, opts ...Option
 	if client == nil {
 		return nil, errors.New("redis: NewFromClient: client is nil")
 	}
-	if err := checkPrefix(prefix); err != nil {
+	if err := rediswire.CheckPrefix(Name, prefix); err != nil {
 		return nil, err
 	}
 	return newStore(client, prefix, false, opts), nil
@@ -178,21 +173,11 @@ func newStore(client goredis.UniversalClient, prefix string, owned bool, opts []
 	return s
 }
 
-func checkPrefix(prefix string) error {
-	if prefix == "" {
-		return errors.New("redis: the prefix must not be empty")
-	}
-	if strings.Contains(prefix, ":") {
-		return errors.New(`redis: the prefix must not contain ":"`)
-	}
-	return nil
-}
-
 // Open connects to the server(s) named by s.RedisURL (see the package
 // documentation for the forms it takes) and checks the connection with a
 // PING. The store owns the client: Close closes it.
 func Open(ctx context.Context, s backends.Settings, opts ...Option) (*Store, error) {
-	if err := checkPrefix(s.Prefix); err != nil {
+	if err := rediswire.CheckPrefix(Name, s.Prefix); err != nil {
 		return nil, err
 	}
 	timeout := s.Timeout
@@ -228,11 +213,7 @@ func serverMaxValue(ctx context.Context, client goredis.UniversalClient, timeout
 	if err != nil {
 		return DefaultMaxValueSize
 	}
-	n, err := strconv.ParseInt(m["proto-max-bulk-len"], 10, 64)
-	if err != nil || n <= headerSize {
-		return DefaultMaxValueSize
-	}
-	return int(min(n-headerSize, int64(^uint(0)>>1)))
+	return rediswire.MaxValue(m["proto-max-bulk-len"])
 }
 
 // Mode is the kind of deployment a URL names.
@@ -268,57 +249,17 @@ type Target struct {
 // ParseURL parses a redis_url (see the package documentation). It never
 // connects. Its errors never contain the URL or any part of its userinfo.
 func ParseURL(raw string) (*Target, error) {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		return nil, errors.New("redis: the URL is empty")
-	}
-	parts := strings.Split(raw, ",")
-	first, err := parseNode(parts[0], 1)
-	if err != nil {
-		return nil, err
-	}
-	if first.Scheme != "redis" && first.Scheme != "rediss" {
-		return nil, errors.New("redis: the URL must start with redis:// or rediss://")
-	}
-	addrs := []string{hostPort(first)}
-	for i, p := range parts[1:] {
-		n := i + 2
-		p = strings.TrimSpace(p)
-		if p == "" {
-			return nil, fmt.Errorf("redis: node %d of the URL is empty", n)
-		}
-		if !strings.Contains(p, "://") {
-			p = first.Scheme + "://" + p
-		}
-		u, err := parseNode(p, n)
-		if err != nil {
-			return nil, err
+	first, addrs, err := rediswire.SplitURL(Name, raw, func(n int, first, u *url.URL) error {
+		if n == 1 && first.Scheme != "redis" && first.Scheme != "rediss" {
+			return errors.New("redis: the URL must start with redis:// or rediss://")
 		}
 		if u.Scheme != first.Scheme {
-			return nil, fmt.Errorf("redis: node %d uses another scheme than node 1", n)
+			return fmt.Errorf("redis: node %d uses another scheme than node 1", n)
 		}
-		// Credentials, database and options may sit on any node (in
-		// "redis://a:1,b:2/0?opt=1" they end up on the last); where
-		// several nodes give them, they must agree.
-		if u.User != nil {
-			if first.User != nil && u.User.String() != first.User.String() {
-				return nil, fmt.Errorf("redis: node %d has other credentials than an earlier node; give them once", n)
-			}
-			first.User = u.User
-		}
-		if db := dbPath(u.Path); db != "" {
-			if prev := dbPath(first.Path); prev != "" && prev != db {
-				return nil, fmt.Errorf("redis: node %d names another database than an earlier node", n)
-			}
-			first.Path = u.Path
-		}
-		if u.RawQuery != "" {
-			if first.RawQuery != "" && u.RawQuery != first.RawQuery {
-				return nil, fmt.Errorf("redis: node %d has other options than an earlier node; give them once", n)
-			}
-			first.RawQuery = u.RawQuery
-		}
-		addrs = append(addrs, hostPort(u))
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 
 	q := first.Query()
@@ -331,11 +272,11 @@ func ParseURL(raw string) (*Target, error) {
 	if len(addrs) == 1 {
 		o, err := goredis.ParseURL(first.String())
 		if err != nil {
-			return nil, cleanErr(err)
+			return nil, rediswire.URLError(Name, err)
 		}
 		return &Target{Mode: Standalone, Options: o}, nil
 	}
-	db := dbPath(first.Path)
+	db := rediswire.DBPath(first.Path)
 	if q.Has("db") {
 		db = q.Get("db")
 	}
@@ -351,7 +292,7 @@ func ParseURL(raw string) (*Target, error) {
 	u.RawQuery = q.Encode()
 	o, err := goredis.ParseClusterURL(u.String())
 	if err != nil {
-		return nil, cleanErr(err)
+		return nil, rediswire.URLError(Name, err)
 	}
 	return &Target{Mode: Cluster, Cluster: o}, nil
 }
@@ -400,49 +341,9 @@ func parseSentinel(first *url.URL, addrs []string) (*Target, error) {
 	u.RawQuery = q.Encode()
 	o, err := goredis.ParseFailoverURL(u.String())
 	if err != nil {
-		return nil, cleanErr(err)
+		return nil, rediswire.URLError(Name, err)
 	}
 	return &Target{Mode: Sentinel, Failover: o}, nil
-}
-
-// parseNode parses one node's URL without letting the URL into an error.
-func parseNode(s string, n int) (*url.URL, error) {
-	s = strings.TrimSpace(s)
-	u, err := url.Parse(s)
-	if err != nil {
-		return nil, fmt.Errorf("redis: node %d of the URL is not a valid URL", n)
-	}
-	u.Scheme = strings.ToLower(u.Scheme)
-	if u.Host == "" || u.Hostname() == "" {
-		return nil, fmt.Errorf("redis: node %d of the URL has no host", n)
-	}
-	if p := u.Port(); p != "" {
-		if v, err := strconv.Atoi(p); err != nil || v < 1 || v > 65535 {
-			return nil, fmt.Errorf("redis: node %d of the URL has a port outside 1..65535", n)
-		}
-	}
-	return u, nil
-}
-
-func hostPort(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		port = "6379"
-	}
-	return net.JoinHostPort(u.Hostname(), port)
-}
-
-func dbPath(p string) string { return strings.Trim(p, "/") }
-
-// cleanErr keeps go-redis's reason for rejecting a URL but drops any URL it
-// quotes.
-func cleanErr(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return errors.New("redis: the URL is not valid")
-	}
-	msg := strings.TrimPrefix(err.Error(), "redis: ")
-	return fmt.Errorf("redis: the URL is not valid: %s", msg)
 }
 
 // connect builds the client for t with timeout as the default of every
@@ -547,35 +448,6 @@ func (s *Store) Client() goredis.UniversalClient { return s.client }
 // Prefix returns the store's namespace.
 func (s *Store) Prefix() string { return s.prefix }
 
-// encodeEntry lays out an entry: expiry in Unix milliseconds, then the value.
-func encodeEntry(value []byte, expMs int64) []byte {
-	b := make([]byte, headerSize+len(value))
-	binary.BigEndian.PutUint64(b, uint64(expMs))
-	copy(b[headerSize:], value)
-	return b
-}
-
-// decodeEntry splits a stored entry; ok is false when b is too short to be one.
-func decodeEntry(b []byte) (value []byte, expMs int64, ok bool) {
-	if len(b) < headerSize {
-		return nil, 0, false
-	}
-	return b[headerSize:], int64(binary.BigEndian.Uint64(b)), true
-}
-
-// ceilMilli is t in Unix milliseconds, rounded up, so that an entry is never
-// dropped before the instant it was given.
-func ceilMilli(t time.Time) int64 {
-	ns := t.UnixNano()
-	ms := ns / 1e6
-	if ns%1e6 > 0 {
-		ms++
-	}
-	return ms
-}
-
-func aliveMs(expMs int64, now time.Time) bool { return now.UnixMilli() < expMs }
-
 // Get returns the value under key and its expiry, or backends.ErrNotFound.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, time.Time, error) {
 	b, err := s.client.Get(ctx, backends.Key(s.prefix, key)).Bytes()
@@ -585,12 +457,12 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, time.Time, error) 
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("redis: get: %w", err)
 	}
-	value, expMs, ok := decodeEntry(b)
+	value, expMs, ok := rediswire.DecodeEntry(b)
 	if !ok {
 		s.log.WarnContext(ctx, "cachette: redis: ignoring a value that is not a cachette entry", "key", key, "bytes", len(b))
 		return nil, time.Time{}, backends.ErrNotFound
 	}
-	if !aliveMs(expMs, time.Now()) {
+	if !rediswire.Alive(expMs, time.Now()) {
 		return nil, time.Time{}, backends.ErrNotFound
 	}
 	return value, time.UnixMilli(expMs), nil
@@ -603,7 +475,7 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, expiresAt tim
 		return fmt.Errorf("redis: set: %d bytes, limit %d: %w", len(value), s.maxValue, backends.ErrTooLarge)
 	}
 	k := backends.Key(s.prefix, key)
-	expMs := ceilMilli(expiresAt)
+	expMs := rediswire.CeilMilli(expiresAt)
 	ttl := expMs - time.Now().UnixMilli()
 	if ttl <= 0 {
 		if err := s.client.Unlink(ctx, k).Err(); err != nil {
@@ -611,9 +483,9 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, expiresAt tim
 		}
 		return nil
 	}
-	err := s.client.Set(ctx, k, encodeEntry(value, expMs), time.Duration(ttl)*time.Millisecond).Err()
+	err := s.client.Set(ctx, k, rediswire.EncodeEntry(value, expMs), time.Duration(ttl)*time.Millisecond).Err()
 	if err != nil {
-		if tooLarge(err) {
+		if rediswire.TooLarge(err) {
 			return fmt.Errorf("redis: set: %w: %w", backends.ErrTooLarge, err)
 		}
 		return fmt.Errorf("redis: set: %w", err)
@@ -621,20 +493,12 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, expiresAt tim
 	return nil
 }
 
-// tooLarge recognises the server's refusals of an oversized value.
-func tooLarge(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "invalid bulk length") ||
-		strings.Contains(msg, "exceeds maximum allowed size") ||
-		strings.Contains(msg, "string exceeds maximum")
-}
-
-// delScript removes a key and returns the expiry header it held, or nil
-// when there was no key.
-var delScript = goredis.NewScript(`
-local h = redis.call('GETRANGE', KEYS[1], 0, 7)
-if redis.call('UNLINK', KEYS[1]) == 0 then return false end
-return h`)
+// The store's Lua scripts; rediswire documents what each does.
+var (
+	delScript    = goredis.NewScript(rediswire.DelScript)
+	lockScript   = goredis.NewScript(rediswire.LockScript)
+	unlockScript = goredis.NewScript(rediswire.UnlockScript)
+)
 
 // Delete removes key and reports whether a live entry was removed.
 func (s *Store) Delete(ctx context.Context, key string) (bool, error) {
@@ -645,22 +509,14 @@ func (s *Store) Delete(ctx context.Context, key string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("redis: delete: %w", err)
 	}
-	return liveHeader(h, time.Now()), nil
-}
-
-// liveHeader reports whether an entry's expiry header says it is alive.
-func liveHeader(h string, now time.Time) bool {
-	if len(h) < headerSize {
-		return false
-	}
-	return aliveMs(int64(binary.BigEndian.Uint64([]byte(h))), now)
+	return rediswire.LiveHeader(h, time.Now()), nil
 }
 
 // ClearNamespace removes every key under namespace+":" and returns how many
 // live entries it removed.
 func (s *Store) ClearNamespace(ctx context.Context, namespace string) (int, error) {
 	var n atomic.Int64
-	pattern := globEscape(backends.Key(s.prefix, namespace)+":") + "*"
+	pattern := rediswire.Pattern(backends.Key(s.prefix, namespace) + ":")
 	err := s.scan(ctx, pattern, func(ctx context.Context, keys []string) error {
 		pipe := s.client.Pipeline()
 		cmds := make([]*goredis.Cmd, len(keys))
@@ -677,7 +533,7 @@ func (s *Store) ClearNamespace(ctx context.Context, namespace string) (int, erro
 			if err != nil {
 				return err
 			}
-			if liveHeader(h, now) {
+			if rediswire.LiveHeader(h, now) {
 				n.Add(1)
 			}
 		}
@@ -692,7 +548,7 @@ func (s *Store) ClearNamespace(ctx context.Context, namespace string) (int, erro
 // Flush removes every key of the store's prefix, entries and locks, and
 // nothing else.
 func (s *Store) Flush(ctx context.Context) error {
-	pattern := globEscape(s.prefix+":") + "*"
+	pattern := rediswire.Pattern(s.prefix + ":")
 	err := s.scan(ctx, pattern, func(ctx context.Context, keys []string) error {
 		pipe := s.client.Pipeline()
 		for _, k := range keys {
@@ -743,68 +599,10 @@ func (s *Store) scan(ctx context.Context, pattern string, fn func(context.Contex
 	}
 }
 
-// globEscape escapes the characters SCAN MATCH treats specially, so that
-// a prefix like "a*" or "[x]" matches only itself.
-func globEscape(s string) string {
-	if !strings.ContainsAny(s, `*?[]\`) {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 8)
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '*', '?', '[', ']', '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
-// Locks are stored as "<token>.<expiry in Unix ms>" and written with PX
-// as a safety net; whether a lock is held is judged by the stored expiry
-// and the caller's clock, like entries, so a lock lasts its ttl to the
-// millisecond however long the command took to reach the server.
-//
-// lockScript takes the lock unless a live one is there. ARGV: the new
-// value, now in Unix ms, the PX in ms.
-var lockScript = goredis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if v then
-  local dot = string.find(v, '.', 1, true)
-  local exp = dot and tonumber(string.sub(v, dot + 1))
-  if exp == nil or exp > tonumber(ARGV[2]) then return 0 end
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
-return 1`)
-
-// unlockScript deletes a lock only while it holds the caller's token, and
-// reports a release only if the lock was still alive. ARGV: the token, now
-// in Unix ms.
-var unlockScript = goredis.NewScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-local dot = string.find(ARGV[1], '.', 1, true)
-local exp = dot and tonumber(string.sub(ARGV[1], dot + 1))
-if exp == nil or exp <= tonumber(ARGV[2]) then return 0 end
-return 1`)
-
-// lockToken makes the value of a lock taken at now for ttl, and the PX
-// that makes the server drop it no earlier than its expiry.
-func lockToken(now time.Time, ttl time.Duration) (token string, px int64, err error) {
-	if ttl <= 0 {
-		return "", 0, fmt.Errorf("the lock ttl must be positive, got %v", ttl)
-	}
-	exp := ceilMilli(now.Add(ttl))
-	return backends.NewToken() + "." + strconv.FormatInt(exp, 10), exp - now.UnixMilli(), nil
-}
-
 // Lock takes the lock named key for ttl, with a fresh token.
 func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (string, bool, error) {
 	now := time.Now()
-	token, px, err := lockToken(now, ttl)
+	token, px, err := rediswire.LockToken(now, ttl)
 	if err != nil {
 		return "", false, fmt.Errorf("redis: lock: %w", err)
 	}

@@ -78,11 +78,9 @@ package valkey
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -93,6 +91,7 @@ import (
 	valkeygo "github.com/valkey-io/valkey-go"
 
 	"github.com/cachette-go/cachette/backends"
+	"github.com/cachette-go/cachette/backends/internal/rediswire"
 )
 
 // Name is the name the store registers under.
@@ -105,12 +104,11 @@ const (
 	// DefaultMaxValueSize is the largest value Set accepts when the server
 	// does not tell its own limit: the default proto-max-bulk-len (512 MiB)
 	// less the 8-byte expiry header.
-	DefaultMaxValueSize = 512<<20 - headerSize
+	DefaultMaxValueSize = rediswire.DefaultMaxValueSize
 	// scanCount is the COUNT hint of each SCAN step.
 	scanCount = 1000
 )
 
-const headerSize = 8
 
 var _ backends.Backend = (*Store)(nil)
 
@@ -175,7 +173,7 @@ func NewFromClient(client valkeygo.Client, prefix string, opts ...Option) (*Stor
 	if client == nil {
 		return nil, errors.New("valkey: NewFromClient: client is nil")
 	}
-	if err := checkPrefix(prefix); err != nil {
+	if err := rediswire.CheckPrefix(Name, prefix); err != nil {
 		return nil, err
 	}
 	return newStore(client, prefix, false, opts), nil
@@ -190,20 +188,10 @@ func newStore(client valkeygo.Client, prefix string, owned bool, opts []Option) 
 	return s
 }
 
-func checkPrefix(prefix string) error {
-	if prefix == "" {
-		return errors.New("valkey: the prefix must not be empty")
-	}
-	if strings.Contains(prefix, ":") {
-		return errors.New(`valkey: the prefix must not contain ":"`)
-	}
-	return nil
-}
-
 // Open connects to the server(s) named by s.ValkeyURL (see the package
 // documentation). The store owns the client: Close closes it.
 func Open(ctx context.Context, s backends.Settings, opts ...Option) (*Store, error) {
-	if err := checkPrefix(s.Prefix); err != nil {
+	if err := rediswire.CheckPrefix(Name, s.Prefix); err != nil {
 		return nil, err
 	}
 	timeout := s.Timeout
@@ -281,11 +269,7 @@ func (s *Store) serverMaxValue(ctx context.Context) int {
 	if err != nil {
 		return DefaultMaxValueSize
 	}
-	n, err := strconv.ParseInt(m["proto-max-bulk-len"], 10, 64)
-	if err != nil || n <= headerSize {
-		return DefaultMaxValueSize
-	}
-	return int(min(n-headerSize, int64(^uint(0)>>1)))
+	return rediswire.MaxValue(m["proto-max-bulk-len"])
 }
 
 // urlOptions are the query options ParseURL accepts.
@@ -300,67 +284,34 @@ var urlOptions = map[string]bool{
 // never contain the URL or any part of its userinfo.
 func ParseURL(raw string) (valkeygo.ClientOption, error) {
 	var none valkeygo.ClientOption
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		return none, errors.New("valkey: the URL is empty")
-	}
-	parts := strings.Split(raw, ",")
-	first, err := parseNode(parts[0], 1)
-	if err != nil {
-		return none, err
-	}
-	switch first.Scheme {
-	case "valkey", "valkeys", "redis", "rediss":
-	default:
-		return none, errors.New("valkey: the URL must start with valkey://, valkeys://, redis:// or rediss://")
-	}
-	tls := first.Scheme == "valkeys" || first.Scheme == "rediss"
-	addrs := []string{hostPort(first)}
-	for i, p := range parts[1:] {
-		n := i + 2
-		p = strings.TrimSpace(p)
-		if p == "" {
-			return none, fmt.Errorf("valkey: node %d of the URL is empty", n)
-		}
-		if !strings.Contains(p, "://") {
-			p = first.Scheme + "://" + p
-		}
-		u, err := parseNode(p, n)
-		if err != nil {
-			return none, err
+	first, addrs, err := rediswire.SplitURL(Name, raw, func(n int, first, u *url.URL) error {
+		tls := first.Scheme == "valkeys" || first.Scheme == "rediss"
+		if n == 1 {
+			switch first.Scheme {
+			case "valkey", "valkeys", "redis", "rediss":
+				return nil
+			default:
+				return errors.New("valkey: the URL must start with valkey://, valkeys://, redis:// or rediss://")
+			}
 		}
 		switch u.Scheme {
 		case "valkey", "redis":
 			if tls {
-				return none, fmt.Errorf("valkey: node %d is not TLS while node 1 is", n)
+				return fmt.Errorf("valkey: node %d is not TLS while node 1 is", n)
 			}
 		case "valkeys", "rediss":
 			if !tls {
-				return none, fmt.Errorf("valkey: node %d is TLS while node 1 is not", n)
+				return fmt.Errorf("valkey: node %d is TLS while node 1 is not", n)
 			}
 		default:
-			return none, fmt.Errorf("valkey: node %d has an unknown scheme", n)
+			return fmt.Errorf("valkey: node %d has an unknown scheme", n)
 		}
-		if u.User != nil {
-			if first.User != nil && u.User.String() != first.User.String() {
-				return none, fmt.Errorf("valkey: node %d has other credentials than an earlier node; give them once", n)
-			}
-			first.User = u.User
-		}
-		if db := dbPath(u.Path); db != "" {
-			if prev := dbPath(first.Path); prev != "" && prev != db {
-				return none, fmt.Errorf("valkey: node %d names another database than an earlier node", n)
-			}
-			first.Path = u.Path
-		}
-		if u.RawQuery != "" {
-			if first.RawQuery != "" && u.RawQuery != first.RawQuery {
-				return none, fmt.Errorf("valkey: node %d has other options than an earlier node; give them once", n)
-			}
-			first.RawQuery = u.RawQuery
-		}
-		addrs = append(addrs, hostPort(u))
+		return nil
+	})
+	if err != nil {
+		return none, err
 	}
+	tls := first.Scheme == "valkeys" || first.Scheme == "rediss"
 	if strings.Count(first.Path, "/") > 1 {
 		return none, errors.New("valkey: the URL path must be at most a database number, as in /0")
 	}
@@ -413,11 +364,7 @@ func ParseURL(raw string) (valkeygo.ClientOption, error) {
 	u.RawQuery = q.Encode()
 	opt, err := valkeygo.ParseURL(u.String())
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			return none, errors.New("valkey: the URL is not valid")
-		}
-		return none, fmt.Errorf("valkey: the URL is not valid: %s", strings.TrimPrefix(err.Error(), "valkey: "))
+		return none, rediswire.URLError(Name, err)
 	}
 	if opt.SelectDB < 0 {
 		return none, errors.New("valkey: the database number must not be negative")
@@ -432,34 +379,6 @@ func ParseURL(raw string) (valkeygo.ClientOption, error) {
 	opt.DisableCache = true
 	return opt, nil
 }
-
-// parseNode parses one node's URL without letting the URL into an error.
-func parseNode(s string, n int) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimSpace(s))
-	if err != nil {
-		return nil, fmt.Errorf("valkey: node %d of the URL is not a valid URL", n)
-	}
-	u.Scheme = strings.ToLower(u.Scheme)
-	if u.Host == "" || u.Hostname() == "" {
-		return nil, fmt.Errorf("valkey: node %d of the URL has no host", n)
-	}
-	if p := u.Port(); p != "" {
-		if v, err := strconv.Atoi(p); err != nil || v < 1 || v > 65535 {
-			return nil, fmt.Errorf("valkey: node %d of the URL has a port outside 1..65535", n)
-		}
-	}
-	return u, nil
-}
-
-func hostPort(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		port = "6379"
-	}
-	return net.JoinHostPort(u.Hostname(), port)
-}
-
-func dbPath(p string) string { return strings.Trim(p, "/") }
 
 // Client returns the valkey-go client under the store.
 func (s *Store) Client() valkeygo.Client { return s.client }
@@ -476,39 +395,6 @@ func (s *Store) opCtx(ctx context.Context) (context.Context, context.CancelFunc)
 	return context.WithTimeout(ctx, s.timeout)
 }
 
-func encodeEntry(value []byte, expMs int64) []byte {
-	b := make([]byte, headerSize+len(value))
-	binary.BigEndian.PutUint64(b, uint64(expMs))
-	copy(b[headerSize:], value)
-	return b
-}
-
-func decodeEntry(b []byte) (value []byte, expMs int64, ok bool) {
-	if len(b) < headerSize {
-		return nil, 0, false
-	}
-	return b[headerSize:], int64(binary.BigEndian.Uint64(b)), true
-}
-
-// ceilMilli is t in Unix milliseconds, rounded up.
-func ceilMilli(t time.Time) int64 {
-	ns := t.UnixNano()
-	ms := ns / 1e6
-	if ns%1e6 > 0 {
-		ms++
-	}
-	return ms
-}
-
-func aliveMs(expMs int64, now time.Time) bool { return now.UnixMilli() < expMs }
-
-func liveHeader(h string, now time.Time) bool {
-	if len(h) < headerSize {
-		return false
-	}
-	return aliveMs(int64(binary.BigEndian.Uint64([]byte(h))), now)
-}
-
 // Get returns the value under key and its expiry, or backends.ErrNotFound.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, time.Time, error) {
 	ctx, cancel := s.opCtx(ctx)
@@ -520,12 +406,12 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, time.Time, error) 
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("valkey: get: %w", err)
 	}
-	value, expMs, ok := decodeEntry(b)
+	value, expMs, ok := rediswire.DecodeEntry(b)
 	if !ok {
 		s.log.WarnContext(ctx, "cachette: valkey: ignoring a value that is not a cachette entry", "key", key, "bytes", len(b))
 		return nil, time.Time{}, backends.ErrNotFound
 	}
-	if !aliveMs(expMs, time.Now()) {
+	if !rediswire.Alive(expMs, time.Now()) {
 		return nil, time.Time{}, backends.ErrNotFound
 	}
 	return value, time.UnixMilli(expMs), nil
@@ -540,17 +426,17 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, expiresAt tim
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
 	k := backends.Key(s.prefix, key)
-	expMs := ceilMilli(expiresAt)
+	expMs := rediswire.CeilMilli(expiresAt)
 	ttl := expMs - time.Now().UnixMilli()
 	var cmd valkeygo.Completed
 	if ttl <= 0 {
 		cmd = s.client.B().Unlink().Key(k).Build()
 	} else {
-		payload := encodeEntry(value, expMs)
+		payload := rediswire.EncodeEntry(value, expMs)
 		cmd = s.client.B().Set().Key(k).Value(valkeygo.BinaryString(payload)).PxMilliseconds(ttl).Build()
 	}
 	if err := s.client.Do(ctx, cmd).Error(); err != nil {
-		if tooLarge(err) {
+		if rediswire.TooLarge(err) {
 			return fmt.Errorf("valkey: set: %w: %w", backends.ErrTooLarge, err)
 		}
 		return fmt.Errorf("valkey: set: %w", err)
@@ -558,19 +444,12 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, expiresAt tim
 	return nil
 }
 
-func tooLarge(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "invalid bulk length") ||
-		strings.Contains(msg, "exceeds maximum allowed size") ||
-		strings.Contains(msg, "string exceeds maximum")
-}
-
-// delScript removes a key and returns the expiry header it held, or nil
-// when there was no key.
-var delScript = valkeygo.NewLuaScript(`
-local h = redis.call('GETRANGE', KEYS[1], 0, 7)
-if redis.call('UNLINK', KEYS[1]) == 0 then return false end
-return h`)
+// The store's Lua scripts; rediswire documents what each does.
+var (
+	delScript    = valkeygo.NewLuaScript(rediswire.DelScript)
+	lockScript   = valkeygo.NewLuaScript(rediswire.LockScript)
+	unlockScript = valkeygo.NewLuaScript(rediswire.UnlockScript)
+)
 
 // Delete removes key and reports whether a live entry was removed.
 func (s *Store) Delete(ctx context.Context, key string) (bool, error) {
@@ -583,14 +462,14 @@ func (s *Store) Delete(ctx context.Context, key string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("valkey: delete: %w", err)
 	}
-	return liveHeader(h, time.Now()), nil
+	return rediswire.LiveHeader(h, time.Now()), nil
 }
 
 // ClearNamespace removes every key under namespace+":" and returns how many
 // live entries it removed.
 func (s *Store) ClearNamespace(ctx context.Context, namespace string) (int, error) {
 	var n atomic.Int64
-	pattern := globEscape(backends.Key(s.prefix, namespace)+":") + "*"
+	pattern := rediswire.Pattern(backends.Key(s.prefix, namespace) + ":")
 	err := s.scan(ctx, pattern, func(ctx context.Context, keys []string) error {
 		execs := make([]valkeygo.LuaExec, len(keys))
 		for i, k := range keys {
@@ -607,7 +486,7 @@ func (s *Store) ClearNamespace(ctx context.Context, namespace string) (int, erro
 			if err != nil {
 				return err
 			}
-			if liveHeader(h, now) {
+			if rediswire.LiveHeader(h, now) {
 				n.Add(1)
 			}
 		}
@@ -622,7 +501,7 @@ func (s *Store) ClearNamespace(ctx context.Context, namespace string) (int, erro
 // Flush removes every key of the store's prefix, entries and locks, and
 // nothing else.
 func (s *Store) Flush(ctx context.Context) error {
-	pattern := globEscape(s.prefix+":") + "*"
+	pattern := rediswire.Pattern(s.prefix + ":")
 	err := s.scan(ctx, pattern, func(ctx context.Context, keys []string) error {
 		cmds := make(valkeygo.Commands, len(keys))
 		for i, k := range keys {
@@ -715,61 +594,10 @@ func (s *Store) isPrimary(ctx context.Context, node valkeygo.Client) (bool, erro
 	return name == "master" || name == "primary", nil
 }
 
-// globEscape escapes the characters SCAN MATCH treats specially, so that
-// a prefix like "a*" or "[x]" matches only itself.
-func globEscape(s string) string {
-	if !strings.ContainsAny(s, `*?[]\`) {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 8)
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '*', '?', '[', ']', '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
-// lockScript takes the lock unless a live one is there. The lock's value is
-// "<token>.<expiry in Unix ms>". ARGV: the new value, now in Unix ms, the PX.
-var lockScript = valkeygo.NewLuaScript(`
-local v = redis.call('GET', KEYS[1])
-if v then
-  local dot = string.find(v, '.', 1, true)
-  local exp = dot and tonumber(string.sub(v, dot + 1))
-  if exp == nil or exp > tonumber(ARGV[2]) then return 0 end
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
-return 1`)
-
-// unlockScript deletes a lock only while it holds the caller's token, and
-// reports a release only if the lock was still alive. ARGV: the token, now
-// in Unix ms.
-var unlockScript = valkeygo.NewLuaScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-local dot = string.find(ARGV[1], '.', 1, true)
-local exp = dot and tonumber(string.sub(ARGV[1], dot + 1))
-if exp == nil or exp <= tonumber(ARGV[2]) then return 0 end
-return 1`)
-
-func lockToken(now time.Time, ttl time.Duration) (token string, px int64, err error) {
-	if ttl <= 0 {
-		return "", 0, fmt.Errorf("the lock ttl must be positive, got %v", ttl)
-	}
-	exp := ceilMilli(now.Add(ttl))
-	return backends.NewToken() + "." + strconv.FormatInt(exp, 10), exp - now.UnixMilli(), nil
-}
-
 // Lock takes the lock named key for ttl, with a fresh token.
 func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (string, bool, error) {
 	now := time.Now()
-	token, px, err := lockToken(now, ttl)
+	token, px, err := rediswire.LockToken(now, ttl)
 	if err != nil {
 		return "", false, fmt.Errorf("valkey: lock: %w", err)
 	}
