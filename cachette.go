@@ -88,11 +88,19 @@ func New(ctx context.Context, cfg Config) (*Cache, error) {
 // example redis.NewFromClient(client, prefix). cfg.Backend and the
 // connection fields are ignored; codec, TTL and compression are read.
 func NewWithBackend(store backends.Backend, cfg Config) (*Cache, error) {
+	if store == nil {
+		return nil, fmt.Errorf("%w: NewWithBackend needs a store", ErrInvalidConfig)
+	}
+	name := cfg.Backend
+	if name == "" {
+		name = storeName(store)
+	}
 	cfg.Backend = DefaultBackend // the connection fields do not apply
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	cfg.Backend = name // errors and logs name the real store
 	codec, err := codecs.Lookup(cfg.Codec)
 	if err != nil {
 		return nil, err
@@ -102,6 +110,18 @@ func NewWithBackend(store backends.Backend, cfg Config) (*Cache, error) {
 
 func newCache(store backends.Backend, codec codecs.Codec, cfg Config) *Cache {
 	return &Cache{store: store, codec: codec, cfg: cfg, log: cfg.Logger, closed: make(chan struct{})}
+}
+
+// storeName names a store by its package: *redis.Store gives "redis".
+func storeName(store backends.Backend) string {
+	t := reflect.TypeOf(store)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if p := t.PkgPath(); p != "" {
+		return p[strings.LastIndex(p, "/")+1:]
+	}
+	return t.String()
 }
 
 func canonicalBackend(name string) string {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cachette-go/cachette"
 	"github.com/cachette-go/cachette/backends"
+	gobstore "github.com/cachette-go/cachette/backends/gob"
 	"github.com/cachette-go/cachette/codecs"
 )
 
@@ -449,5 +450,22 @@ func TestPutBytes(t *testing.T) {
 	var v any
 	if err := c.Fetch(ctx, "raw", &v); !errors.Is(err, cachette.ErrNotFound) {
 		t.Fatalf("Fetch of raw bytes = %v", err)
+	}
+}
+
+func TestNewWithBackendNamesTheStore(t *testing.T) {
+	store, err := gobstore.New(t.TempDir(), gobstore.Options{Prefix: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cachette.NewWithBackend(store, cachette.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Config().Backend; got != "gob" {
+		t.Fatalf("Config().Backend = %q, want the store's package name", got)
+	}
+	if _, err := cachette.NewWithBackend(nil, cachette.Config{}); !errors.Is(err, cachette.ErrInvalidConfig) {
+		t.Fatalf("NewWithBackend(nil) = %v", err)
 	}
 }
