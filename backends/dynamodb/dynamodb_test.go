@@ -676,9 +676,7 @@ func TestServiceItemLimit(t *testing.T) {
 }
 
 func benchStore(b *testing.B) *dynamodb.Store {
-	if os.Getenv(urlEnv) == "" {
-		b.Skipf("%s is not set", urlEnv)
-	}
+	backendtest.BenchEnv(b, urlEnv)
 	return openStore(b, backendtest.NewPrefix())
 }
 
@@ -711,43 +709,11 @@ func benchFetch(b *testing.B, size int) {
 	}
 }
 
-func BenchmarkPut(b *testing.B)   { benchPut(b, 512) }
-func BenchmarkFetch(b *testing.B) { benchFetch(b, 512) }
+func BenchmarkBackend(b *testing.B) {
+	backendtest.BenchEnv(b, urlEnv)
+	backendtest.Bench(b, func(t testing.TB, prefix string) backends.Backend { return openStore(t, prefix) })
+}
 
 // The chunked path: a 1 MiB value is three chunk items and a manifest.
 func BenchmarkPut1MiB(b *testing.B)   { benchPut(b, 1<<20) }
 func BenchmarkFetch1MiB(b *testing.B) { benchFetch(b, 1<<20) }
-
-func BenchmarkPutParallel(b *testing.B) {
-	s := benchStore(b)
-	ctx := context.Background()
-	val := pattern(512, 1)
-	exp := time.Now().Add(time.Hour)
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		id := backends.NewToken()[:6]
-		for i := 0; pb.Next(); i++ {
-			if err := s.Set(ctx, fmt.Sprint(id, i%1000), val, exp); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-}
-
-func BenchmarkFetchParallel(b *testing.B) {
-	s := benchStore(b)
-	ctx := context.Background()
-	if err := s.Set(ctx, "k", pattern(512, 1), time.Now().Add(time.Hour)); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, _, err := s.Get(ctx, "k"); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-}

@@ -140,3 +140,11 @@ func TestValueIsCopied(t *testing.T) {
 		t.Fatalf("stored value changed with the caller's slice: %q", got)
 	}
 }
+
+func BenchmarkBackend(b *testing.B) {
+	backendtest.Bench(b, func(t testing.TB, _ string) backends.Backend {
+		s := inmemory.New(inmemory.Options{})
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}

@@ -535,71 +535,7 @@ func TestServerRestart(t *testing.T) {
 	}
 }
 
-func benchStore(b *testing.B) *mongodb.Store {
-	if os.Getenv(urlEnv) == "" {
-		b.Skipf("%s is not set", urlEnv)
-	}
-	return openStore(b, backendtest.NewPrefix())
-}
-
-func BenchmarkPut(b *testing.B) {
-	s := benchStore(b)
-	ctx := context.Background()
-	val := bytes.Repeat([]byte("v"), 512)
-	exp := time.Now().Add(time.Hour)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		if err := s.Set(ctx, fmt.Sprint("k", i%1000), val, exp); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkFetch(b *testing.B) {
-	s := benchStore(b)
-	ctx := context.Background()
-	if err := s.Set(ctx, "k", bytes.Repeat([]byte("v"), 512), time.Now().Add(time.Hour)); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, _, err := s.Get(ctx, "k"); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkPutParallel(b *testing.B) {
-	s := benchStore(b)
-	ctx := context.Background()
-	val := bytes.Repeat([]byte("v"), 512)
-	exp := time.Now().Add(time.Hour)
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		id := backends.NewToken()[:6]
-		for i := 0; pb.Next(); i++ {
-			if err := s.Set(ctx, fmt.Sprint(id, i%1000), val, exp); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-}
-
-func BenchmarkFetchParallel(b *testing.B) {
-	s := benchStore(b)
-	ctx := context.Background()
-	if err := s.Set(ctx, "k", bytes.Repeat([]byte("v"), 512), time.Now().Add(time.Hour)); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, _, err := s.Get(ctx, "k"); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+func BenchmarkBackend(b *testing.B) {
+	backendtest.BenchEnv(b, urlEnv)
+	backendtest.Bench(b, func(t testing.TB, prefix string) backends.Backend { return openStore(t, prefix) })
 }
