@@ -137,7 +137,7 @@ func duration(ns float64) string {
 	case ns >= 1e6:
 		return sig(ns/1e6) + " ms"
 	case ns >= 1e3:
-		return sig(ns/1e3) + " µs"
+		return sig(ns/1e3) + " us"
 	}
 	return sig(ns) + " ns"
 }
