@@ -109,7 +109,6 @@ const (
 	scanCount = 1000
 )
 
-
 var _ backends.Backend = (*Store)(nil)
 
 func init() {
