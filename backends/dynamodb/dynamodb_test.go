@@ -5,10 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -449,25 +447,15 @@ func TestLockBadTTL(t *testing.T) {
 	}
 }
 
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
 // TestOpenUnreachable checks that opening a store on an endpoint nothing
 // listens on fails within the timeout with a clear error that does not
 // show a password of the URL.
 func TestOpenUnreachable(t *testing.T) {
+	addr, _ := backendtest.FreeAddr(t)
 	timeout := 300 * time.Millisecond
 	start := time.Now()
 	_, err := dynamodb.Open(context.Background(), backends.Settings{
-		DynamoDBURL: "http://alice:s3cr%40t@" + freeAddr(t),
+		DynamoDBURL: "http://alice:s3cr%40t@" + addr,
 		Prefix:      "p",
 		Timeout:     timeout,
 	})
@@ -510,18 +498,6 @@ func TestOpenBadSettings(t *testing.T) {
 	}
 }
 
-// privateServer is a dynalite process of the test's own, which it may stop
-// and start again without disturbing the shared test servers. It keeps its
-// data in a directory, so a restart finds the table again.
-type privateServer struct {
-	t    testing.TB
-	bin  string
-	addr string
-	args []string
-	cmd  *exec.Cmd
-	logs bytes.Buffer
-}
-
 // dynaliteBinary finds the dynalite that scripts/services.sh installs; it
 // skips (or fails when the servers are required) when there is none.
 func dynaliteBinary(t testing.TB) string {
@@ -529,81 +505,28 @@ func dynaliteBinary(t testing.TB) string {
 	if p := os.Getenv("CACHETTE_TEST_DYNALITE_BIN"); p != "" {
 		return p
 	}
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, dir := range []string{os.Getenv("CACHETTE_TEST_SERVICES_DIR"), filepath.Join(root, ".services")} {
-		if dir == "" {
-			continue
-		}
-		if p := filepath.Join(dir, "npm", "node_modules", ".bin", "dynalite"); isExecutable(p) {
-			return p
-		}
+	if p := backendtest.ServicesBinary(t, "npm/node_modules/.bin/dynalite"); p != "" {
+		return p
 	}
 	if p, err := exec.LookPath("dynalite"); err == nil {
 		return p
 	}
-	missing(t, "dynalite is not installed")
+	backendtest.Missing(t, "dynalite is not installed (run `make services-up` to install the test servers)")
 	return ""
 }
 
-func isExecutable(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
-}
-
-func missing(t testing.TB, msg string) {
+// startPrivateServer starts a dynalite of the test's own, which it may stop
+// and start again without disturbing the shared test servers. It keeps its
+// data in a directory, so a restart finds the table again.
+func startPrivateServer(t testing.TB, extra ...string) *backendtest.Server {
 	t.Helper()
-	msg += " (run `make services-up` to install the test servers)"
-	if os.Getenv(backendtest.RequiredEnv) != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
-
-func startPrivateServer(t testing.TB, extra ...string) *privateServer {
-	t.Helper()
-	p := &privateServer{t: t, bin: dynaliteBinary(t), addr: freeAddr(t)}
-	host, port, _ := net.SplitHostPort(p.addr)
-	p.args = append([]string{"--host", host, "--port", port, "--path", t.TempDir(), "--createTableMs", "50"}, extra...)
-	p.start()
-	t.Cleanup(p.stop)
-	return p
-}
-
-func (p *privateServer) url() string { return "http://" + p.addr }
-
-func (p *privateServer) start() {
-	p.t.Helper()
-	p.cmd = exec.Command(p.bin, p.args...)
-	p.cmd.Stdout = &p.logs
-	p.cmd.Stderr = &p.logs
-	if err := p.cmd.Start(); err != nil {
-		p.t.Fatalf("start dynalite: %v", err)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", p.addr, time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			p.stop()
-			p.t.Fatalf("dynalite did not listen on %s: %v\n%s", p.addr, err, p.logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func (p *privateServer) stop() {
-	if p.cmd == nil {
-		return
-	}
-	_ = p.cmd.Process.Kill()
-	_ = p.cmd.Wait()
-	p.cmd = nil
+	bin := dynaliteBinary(t)
+	addr, port := backendtest.FreeAddr(t)
+	srv := backendtest.NewServer(t, addr, bin,
+		append([]string{"--host", "127.0.0.1", "--port", port, "--path", t.TempDir(), "--createTableMs", "50"}, extra...)...)
+	srv.StartTimeout = 30 * time.Second
+	srv.Start()
+	return srv
 }
 
 // TestServerRestart stops the store's server mid-use: calls fail within
@@ -615,7 +538,7 @@ func TestServerRestart(t *testing.T) {
 	}
 	srv := startPrivateServer(t)
 	timeout := 500 * time.Millisecond
-	s := openAt(t, srv.url(), "restart", "p", timeout)
+	s := openAt(t, "http://"+srv.Addr, "restart", "p", timeout)
 	defer s.Close()
 	ctx := context.Background()
 	exp := time.Now().Add(time.Hour)
@@ -623,7 +546,7 @@ func TestServerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	srv.stop()
+	srv.Stop()
 	calls := map[string]func() error{
 		"Get":   func() error { _, _, err := s.Get(ctx, "k"); return err },
 		"Set":   func() error { return s.Set(ctx, "k", []byte("x"), exp) },
@@ -644,7 +567,7 @@ func TestServerRestart(t *testing.T) {
 		}
 	}
 
-	srv.start()
+	srv.Start()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		err := s.Set(ctx, "k", []byte("after"), exp)
@@ -666,7 +589,7 @@ func TestServerRestart(t *testing.T) {
 // that the service itself refuses an item: the error wraps ErrTooLarge.
 func TestServiceItemLimit(t *testing.T) {
 	srv := startPrivateServer(t, "--maxItemSizeKb", "64")
-	s := openAt(t, srv.url(), "small-items", "p", 0)
+	s := openAt(t, "http://"+srv.Addr, "small-items", "p", 0)
 	defer s.Close()
 	err := s.Set(backendtest.Ctx(t), "k", make([]byte, 100<<10), time.Now().Add(time.Minute))
 	if !errors.Is(err, backends.ErrTooLarge) {

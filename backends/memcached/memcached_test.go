@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -400,65 +398,17 @@ func TestCanceledContext(t *testing.T) {
 	}
 }
 
-// startMemcached starts a private memcached on port, waits until it
-// accepts connections, and returns a function that kills it (also run at
-// cleanup).
-func startMemcached(t *testing.T, port int) (stop func()) {
+// startMemcached starts a private memcached on a free port and waits until
+// it accepts connections; the test's cleanup kills it.
+func startMemcached(t *testing.T) *backendtest.Server {
 	t.Helper()
-	bin, err := exec.LookPath("memcached")
-	if err != nil {
-		msg := "the memcached binary is not installed: " + err.Error()
-		if os.Getenv(backendtest.RequiredEnv) != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	args := []string{"-p", strconv.Itoa(port), "-U", "0", "-l", "127.0.0.1", "-m", "16"}
+	bin := backendtest.RequireBinary(t, "memcached")
+	addr, port := backendtest.FreeAddr(t)
+	args := []string{"-p", port, "-U", "0", "-l", "127.0.0.1", "-m", "16"}
 	if os.Geteuid() == 0 {
 		args = append(args, "-u", "root")
 	}
-	cmd := exec.Command(bin, args...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cmd.Process.Kill()
-			<-exited
-		})
-	}
-	t.Cleanup(stop)
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		select {
-		case <-exited:
-			t.Fatalf("memcached on port %d exited: %v", port, waitErr)
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			return stop
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("memcached on port %d did not start", port)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return backendtest.StartServer(t, addr, bin, args...)
 }
 
 // TestServerDown stops a private server mid-use: calls fail within a bound
@@ -466,10 +416,9 @@ func freePort(t *testing.T) int {
 // back. The restarted server has lost the generation key, which acts as a
 // flush.
 func TestServerDown(t *testing.T) {
-	port := freePort(t)
-	stop := startMemcached(t, port)
+	srv := startMemcached(t)
 	const timeout = 300 * time.Millisecond
-	s, err := Open(fmt.Sprintf("127.0.0.1:%d", port), Options{Prefix: backendtest.NewPrefix(), Timeout: timeout})
+	s, err := Open(srv.Addr, Options{Prefix: backendtest.NewPrefix(), Timeout: timeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -483,7 +432,7 @@ func TestServerDown(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	stop()
+	srv.Stop()
 	bound := 10 * timeout
 	calls := map[string]func() error{
 		"Get":    func() error { _, _, err := s.Get(ctx, "k"); return err },
@@ -506,7 +455,7 @@ func TestServerDown(t *testing.T) {
 		}
 	}
 
-	startMemcached(t, port)
+	srv.Start()
 	if _, _, err := s.Get(ctx, "k"); !errors.Is(err, backends.ErrNotFound) {
 		t.Fatalf("Get on the restarted (empty) server = %v; want ErrNotFound", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -315,27 +314,16 @@ func TestLockBadTTL(t *testing.T) {
 	}
 }
 
-// freeAddr returns a loopback address nothing listens on right now.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
 // TestOpenUnreachable checks that opening a store on a server that is not
 // there fails within the timeout with a clear error that does not show the
 // password of the URL.
 func TestOpenUnreachable(t *testing.T) {
 	const secret = "s3cr%40t-pw"
+	addr, _ := backendtest.FreeAddr(t)
 	timeout := 300 * time.Millisecond
 	start := time.Now()
 	_, err := mongodb.Open(context.Background(), backends.Settings{
-		MongoDBURL: "mongodb://alice:" + secret + "@" + freeAddr(t) + "/?authSource=admin",
+		MongoDBURL: "mongodb://alice:" + secret + "@" + addr + "/?authSource=admin",
 		Prefix:     "p",
 		Timeout:    timeout,
 	})
@@ -378,17 +366,6 @@ func TestOpenBadURL(t *testing.T) {
 	}
 }
 
-// privateServer is a mongotest process of the test's own, which it may stop
-// and start again without disturbing the shared test servers.
-type privateServer struct {
-	t    testing.TB
-	bin  string
-	addr string
-	data string
-	cmd  *exec.Cmd
-	logs bytes.Buffer
-}
-
 // mongotestBinary finds the mongotest program that scripts/services.sh
 // builds, or builds it; it skips (or fails when the servers are required)
 // when neither works.
@@ -397,79 +374,28 @@ func mongotestBinary(t testing.TB) string {
 	if p := os.Getenv("CACHETTE_TEST_MONGOTEST_BIN"); p != "" {
 		return p
 	}
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, dir := range []string{os.Getenv("CACHETTE_TEST_SERVICES_DIR"), filepath.Join(root, ".services")} {
-		if dir == "" {
-			continue
-		}
-		if p := filepath.Join(dir, "bin", "mongotest"); isExecutable(p) {
-			return p
-		}
+	if p := backendtest.ServicesBinary(t, "bin/mongotest"); p != "" {
+		return p
 	}
 	bin := filepath.Join(t.TempDir(), "mongotest")
 	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Dir = filepath.Join(root, "scripts", "mongotest")
+	cmd.Dir = filepath.Join(backendtest.ModuleRoot(t), "scripts", "mongotest")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		missing(t, fmt.Sprintf("no mongotest binary and building it failed: %v\n%s", err, out))
+		backendtest.Missing(t, fmt.Sprintf("no mongotest binary and building it failed: %v\n%s (run `make services-up` to install the test servers)", err, out))
 	}
 	return bin
 }
 
-func isExecutable(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
-}
-
-func missing(t testing.TB, msg string) {
+// startPrivateServer starts a mongotest of the test's own, which it may
+// stop and start again without disturbing the shared test servers.
+func startPrivateServer(t testing.TB) *backendtest.Server {
 	t.Helper()
-	msg += " (run `make services-up` to install the test servers)"
-	if os.Getenv(backendtest.RequiredEnv) != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
-
-func startPrivateServer(t testing.TB) *privateServer {
-	t.Helper()
-	p := &privateServer{t: t, bin: mongotestBinary(t), addr: freeAddr(t), data: t.TempDir()}
-	p.start()
-	t.Cleanup(p.stop)
-	return p
-}
-
-func (p *privateServer) start() {
-	p.t.Helper()
-	p.cmd = exec.Command(p.bin, "-listen", p.addr, "-data", p.data)
-	p.cmd.Stdout = &p.logs
-	p.cmd.Stderr = &p.logs
-	if err := p.cmd.Start(); err != nil {
-		p.t.Fatalf("start mongotest: %v", err)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", p.addr, time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			p.stop()
-			p.t.Fatalf("mongotest did not listen on %s: %v\n%s", p.addr, err, p.logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func (p *privateServer) stop() {
-	if p.cmd == nil {
-		return
-	}
-	_ = p.cmd.Process.Kill()
-	_ = p.cmd.Wait()
-	p.cmd = nil
+	bin := mongotestBinary(t)
+	addr, _ := backendtest.FreeAddr(t)
+	srv := backendtest.NewServer(t, addr, bin, "-listen", addr, "-data", t.TempDir())
+	srv.StartTimeout = 60 * time.Second
+	srv.Start()
+	return srv
 }
 
 // TestServerRestart stops the store's server mid-use: calls fail within
@@ -482,7 +408,7 @@ func TestServerRestart(t *testing.T) {
 	srv := startPrivateServer(t)
 	timeout := 500 * time.Millisecond
 	b, err := mongodb.Open(backendtest.Ctx(t), backends.Settings{
-		MongoDBURL: "mongodb://" + srv.addr,
+		MongoDBURL: "mongodb://" + srv.Addr,
 		Prefix:     "restart",
 		Timeout:    timeout,
 	})
@@ -496,7 +422,7 @@ func TestServerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	srv.stop()
+	srv.Stop()
 	calls := map[string]func() error{
 		"Get":   func() error { _, _, err := b.Get(ctx, "k"); return err },
 		"Set":   func() error { return b.Set(ctx, "k", []byte("x"), exp) },
@@ -517,7 +443,7 @@ func TestServerRestart(t *testing.T) {
 		}
 	}
 
-	srv.start()
+	srv.Start()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		err := b.Set(ctx, "k", []byte("after"), exp)

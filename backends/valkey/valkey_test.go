@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -435,7 +433,7 @@ func TestParseURLErrors(t *testing.T) {
 
 func TestOpenErrorHidesPassword(t *testing.T) {
 	const secret = "Sup3rS3cret"
-	port := freePort(t)
+	_, port := backendtest.FreeAddr(t)
 	for _, u := range []string{
 		"valkey://user:" + secret + "@127.0.0.1:" + port + "/0",
 		"valkey://:" + secret + "@127.0.0.1:" + port,
@@ -533,85 +531,14 @@ func TestLockRejectsBadTTL(t *testing.T) {
 
 // --- private servers for fault tests ---
 
-func freePort(t testing.TB) string {
+// startServer starts valkey-server on a free loopback port, or skips
+// (fails under CACHETTE_TEST_SERVICES_REQUIRED) when it is not installed.
+func startServer(t testing.TB, extra ...string) *backendtest.Server {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-}
-
-// server is a valkey-server process of the test's own.
-type server struct {
-	t    testing.TB
-	bin  string
-	args []string
-	addr string
-	cmd  *exec.Cmd
-}
-
-// lookBinary finds bin, or skips (fails under
-// CACHETTE_TEST_SERVICES_REQUIRED) when it is not installed.
-func lookBinary(t testing.TB, bin string) string {
-	t.Helper()
-	path, err := exec.LookPath(bin)
-	if err != nil {
-		msg := bin + " is not installed: install it (`make services-up` does) to run this test"
-		if os.Getenv(backendtest.RequiredEnv) != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return path
-}
-
-// startServer starts valkey-server on a free loopback port.
-func startServer(t testing.TB, extra ...string) *server {
-	t.Helper()
-	port := freePort(t)
-	s := &server{t: t, bin: lookBinary(t, "valkey-server"), addr: "127.0.0.1:" + port,
-		args: append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir()}, extra...)}
-	s.start()
-	t.Cleanup(s.kill)
-	return s
-}
-
-func (s *server) start() {
-	s.t.Helper()
-	s.cmd = exec.Command(s.bin, s.args...)
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", s.addr, 100*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("%s did not start on %s: %v", s.bin, s.addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (s *server) kill() {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return
-	}
-	s.cmd.Process.Signal(syscall.SIGCONT) // in case it is stopped
-	s.cmd.Process.Kill()
-	s.cmd.Wait()
-	s.cmd = nil
-}
-
-func (s *server) signal(sig syscall.Signal) {
-	if err := s.cmd.Process.Signal(sig); err != nil {
-		s.t.Fatal(err)
-	}
+	path := backendtest.RequireBinary(t, "valkey-server")
+	addr, port := backendtest.FreeAddr(t)
+	return backendtest.StartServer(t, addr, path,
+		append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir()}, extra...)...)
 }
 
 // within runs fn and fails the test if it does not return within limit.
@@ -631,7 +558,7 @@ func within(t *testing.T, limit time.Duration, what string, fn func() error) err
 func TestServerDownAndBack(t *testing.T) {
 	srv := startServer(t)
 	const timeout = 300 * time.Millisecond
-	s, err := valkey.Open(backendtest.Ctx(t), backends.Settings{Prefix: "fault", ValkeyURL: "valkey://" + srv.addr, Timeout: timeout})
+	s, err := valkey.Open(backendtest.Ctx(t), backends.Settings{Prefix: "fault", ValkeyURL: "valkey://" + srv.Addr, Timeout: timeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -659,7 +586,7 @@ func TestServerDownAndBack(t *testing.T) {
 	}
 
 	// A hung server: the process is stopped, connections stay open.
-	srv.signal(syscall.SIGSTOP)
+	srv.Signal(syscall.SIGSTOP)
 	for name, call := range calls {
 		if err := within(t, limit, name+" on a hung server", call); err == nil {
 			t.Errorf("%s on a hung server succeeded", name)
@@ -667,10 +594,10 @@ func TestServerDownAndBack(t *testing.T) {
 			t.Errorf("%s error lacks the backend name: %v", name, err)
 		}
 	}
-	srv.signal(syscall.SIGCONT)
+	srv.Signal(syscall.SIGCONT)
 
 	// A dead server.
-	srv.kill()
+	srv.Stop()
 	for name, call := range calls {
 		if err := within(t, limit, name+" on a dead server", call); err == nil {
 			t.Errorf("%s on a dead server succeeded", name)
@@ -678,7 +605,7 @@ func TestServerDownAndBack(t *testing.T) {
 	}
 
 	// Back on the same port: the same store works again.
-	srv.start()
+	srv.Start()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		err := s.Set(ctx, "k", []byte("back"), exp)
@@ -702,7 +629,7 @@ func TestServerDownAndBack(t *testing.T) {
 // connection, and one that fits exactly still goes through.
 func TestServerLimitLearned(t *testing.T) {
 	srv := startServer(t, "--proto-max-bulk-len", "1mb")
-	s := open(t, "valkey://"+srv.addr, "big")
+	s := open(t, "valkey://"+srv.Addr, "big")
 	ctx := backendtest.Ctx(t)
 	err := s.Set(ctx, "big", make([]byte, 2<<20), time.Now().Add(time.Minute))
 	if !errors.Is(err, backends.ErrTooLarge) {
@@ -722,19 +649,17 @@ func TestServerLimitLearned(t *testing.T) {
 // watches a master of the test's own.
 func TestSentinel(t *testing.T) {
 	master := startServer(t)
-	host, port, _ := net.SplitHostPort(master.addr)
+	host, port, _ := net.SplitHostPort(master.Addr)
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "sentinel.conf")
-	sport := freePort(t)
+	saddr, sport := backendtest.FreeAddr(t)
 	text := fmt.Sprintf("port %s\nbind 127.0.0.1\ndir %s\nsentinel monitor ctmaster %s %s 1\n", sport, dir, host, port)
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	sent := &server{t: t, bin: lookBinary(t, "valkey-server"), addr: "127.0.0.1:" + sport, args: []string{conf, "--sentinel"}}
-	sent.start()
-	t.Cleanup(sent.kill)
+	sent := backendtest.StartServer(t, saddr, backendtest.RequireBinary(t, "valkey-server"), conf, "--sentinel")
 
-	u := "valkey://" + sent.addr + "/0?master_set=ctmaster"
+	u := "valkey://" + sent.Addr + "/0?master_set=ctmaster"
 	s := open(t, u, backendtest.NewPrefix())
 	if m := s.Client().Mode(); m != valkeygo.ClientModeSentinel {
 		t.Fatalf("client mode %s, want sentinel", m)
@@ -742,7 +667,7 @@ func TestSentinel(t *testing.T) {
 	if err := s.Set(backendtest.Ctx(t), "via-sentinel", []byte("v"), time.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	direct := admin(t, "valkey://"+master.addr)
+	direct := admin(t, "valkey://"+master.Addr)
 	ctx := backendtest.Ctx(t)
 	if n, err := direct.Do(ctx, direct.B().Exists().Key(s.Prefix()+":via-sentinel").Build()).AsInt64(); err != nil || n != 1 {
 		t.Fatalf("entry written through the sentinel is not on the master: %d, %v", n, err)
