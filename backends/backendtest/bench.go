@@ -40,36 +40,34 @@ func Bench(b *testing.B, open Open) {
 	b.Run("FetchParallel", func(b *testing.B) { benchFetchParallel(b, open) })
 }
 
-// benchData is the keys and the value of the shared benchmarks.
-func benchData() (keys []string, value []byte) {
+// benchSetup opens a store under a fresh prefix for one benchmark, writes
+// every key into it when fill is set, and starts reporting allocations and
+// bytes. It returns the store and what the benchmark writes or reads.
+func benchSetup(b *testing.B, open Open, fill bool) (s backends.Backend, keys []string, val []byte, exp time.Time) {
+	b.Helper()
+	s = open(b, NewPrefix())
 	keys = make([]string, benchKeys)
 	for i := range keys {
 		keys[i] = "k" + strconv.Itoa(i)
 	}
-	return keys, bytes.Repeat([]byte("v"), benchValueSize)
-}
-
-// benchFill opens a store and writes every benchmark key into it.
-func benchFill(b *testing.B, open Open) (s backends.Backend, keys []string) {
-	b.Helper()
-	s = open(b, NewPrefix())
-	keys, val := benchData()
-	exp := time.Now().Add(time.Hour)
-	for _, k := range keys {
-		if err := s.Set(context.Background(), k, val, exp); err != nil {
-			b.Fatal(err)
+	val = bytes.Repeat([]byte("v"), benchValueSize)
+	exp = time.Now().Add(time.Hour)
+	if fill {
+		for _, k := range keys {
+			if err := s.Set(context.Background(), k, val, exp); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
-	return s, keys
+	b.ReportAllocs()
+	b.SetBytes(benchValueSize)
+	b.ResetTimer()
+	return s, keys, val, exp
 }
 
 func benchPut(b *testing.B, open Open) {
-	s := open(b, NewPrefix())
+	s, keys, val, exp := benchSetup(b, open, false)
 	ctx := context.Background()
-	keys, val := benchData()
-	exp := time.Now().Add(time.Hour)
-	b.ReportAllocs()
-	b.SetBytes(benchValueSize)
 	for i := 0; b.Loop(); i++ {
 		if err := s.Set(ctx, keys[i%benchKeys], val, exp); err != nil {
 			b.Fatal(err)
@@ -78,10 +76,8 @@ func benchPut(b *testing.B, open Open) {
 }
 
 func benchFetch(b *testing.B, open Open) {
-	s, keys := benchFill(b, open)
+	s, keys, _, _ := benchSetup(b, open, true)
 	ctx := context.Background()
-	b.ReportAllocs()
-	b.SetBytes(benchValueSize)
 	for i := 0; b.Loop(); i++ {
 		if _, _, err := s.Get(ctx, keys[i%benchKeys]); err != nil {
 			b.Fatal(err)
@@ -90,13 +86,8 @@ func benchFetch(b *testing.B, open Open) {
 }
 
 func benchPutParallel(b *testing.B, open Open) {
-	s := open(b, NewPrefix())
+	s, keys, val, exp := benchSetup(b, open, false)
 	ctx := context.Background()
-	keys, val := benchData()
-	exp := time.Now().Add(time.Hour)
-	b.ReportAllocs()
-	b.SetBytes(benchValueSize)
-	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for i := 0; pb.Next(); i++ {
 			if err := s.Set(ctx, keys[i%benchKeys], val, exp); err != nil {
@@ -108,11 +99,8 @@ func benchPutParallel(b *testing.B, open Open) {
 }
 
 func benchFetchParallel(b *testing.B, open Open) {
-	s, keys := benchFill(b, open)
+	s, keys, _, _ := benchSetup(b, open, true)
 	ctx := context.Background()
-	b.ReportAllocs()
-	b.SetBytes(benchValueSize)
-	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for i := 0; pb.Next(); i++ {
 			if _, _, err := s.Get(ctx, keys[i%benchKeys]); err != nil {
