@@ -200,7 +200,8 @@ func (c *Cache) putPayload(ctx context.Context, key string, codecID byte, payloa
 	if c.isClosed() {
 		return ErrClosed
 	}
-	expires := time.Now().Add(ttl)
+	// The header keeps milliseconds; the store gets the same instant.
+	expires := time.UnixMilli(time.Now().Add(ttl).UnixMilli())
 	h := entryHeader{codec: codecID, expiresAt: expires}
 	buf := make([]byte, entryHeaderSize, entryHeaderSize+len(payload))
 	if codecs.ShouldCompress(c.cfg.Compression, c.cfg.CompressionMinSize, len(payload)) {
@@ -250,7 +251,8 @@ func (c *Cache) fetch(ctx context.Context, key string, dst any, wantTTL bool) (t
 }
 
 // FetchBytes returns the raw bytes stored under key by PutBytes and their
-// remaining time to live.
+// remaining time to live. The slice may be shared with the store (the
+// in-memory store hands out its own copy): read it, do not modify it.
 func (c *Cache) FetchBytes(ctx context.Context, key string) ([]byte, time.Duration, error) {
 	return c.fetchPayload(ctx, key, codecRaw, true)
 }
