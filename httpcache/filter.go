@@ -47,9 +47,9 @@ func Decode(r *http.Request, dst any) error {
 	if err != nil {
 		return err
 	}
-	q, err := url.ParseQuery(r.URL.RawQuery)
+	q, err := plan.query(r.URL.RawQuery)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalidQuery, err)
+		return err
 	}
 	vals, err := plan.parse(q)
 	if err != nil {
@@ -60,6 +60,41 @@ func Decode(r *http.Request, dst any) error {
 		s.FieldByIndex(f.index).Set(vals[i])
 	}
 	return nil
+}
+
+// query parses a raw query for the plan. A parameter that does not parse
+// (a bad escape, a semicolon) is an error only when it is one of the
+// plan's fields; the others are ignored, like unknown parameters.
+func (p *filterPlan) query(raw string) (url.Values, error) {
+	q, err := url.ParseQuery(raw)
+	if err == nil {
+		return q, nil
+	}
+	// ParseQuery skips the pairs it rejects and keeps the others; find
+	// whether a rejected pair is one the plan reads.
+	for pair := range strings.SplitSeq(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		name, kerr := url.QueryUnescape(k)
+		if kerr != nil || !p.reads(name) {
+			continue // not a name any field reads
+		}
+		if strings.Contains(pair, ";") {
+			return nil, fmt.Errorf("%w %q: a semicolon is not a parameter separator", ErrInvalidQuery, name)
+		}
+		if _, verr := url.QueryUnescape(v); verr != nil {
+			return nil, fmt.Errorf("%w %q: %v", ErrInvalidQuery, name, verr)
+		}
+	}
+	return q, nil
+}
+
+// reads reports whether a field of the plan reads query parameter name.
+func (p *filterPlan) reads(name string) bool {
+	_, found := slices.BinarySearchFunc(p.fields, name, func(f filterField, n string) int { return strings.Compare(f.name, n) })
+	return found
 }
 
 // filterPlan is what Decode and the key builder know about a filter type.
@@ -174,7 +209,7 @@ func (p *filterPlan) parse(q url.Values) ([]reflect.Value, error) {
 	for i, f := range p.fields {
 		raw := nonEmpty(q[f.name])
 		if len(raw) == 0 {
-			out[i] = f.def
+			out[i] = f.defaultValue()
 			continue
 		}
 		v, err := f.value(raw)
@@ -184,6 +219,18 @@ func (p *filterPlan) parse(q url.Values) ([]reflect.Value, error) {
 		out[i] = v
 	}
 	return out, nil
+}
+
+// defaultValue returns the field's default. A slice default is copied,
+// so that a handler changing what Decode gave it changes neither the next
+// Decode nor the keys.
+func (f filterField) defaultValue() reflect.Value {
+	if f.def.Kind() != reflect.Slice || f.def.IsNil() {
+		return f.def
+	}
+	s := reflect.MakeSlice(f.def.Type(), f.def.Len(), f.def.Len())
+	reflect.Copy(s, f.def)
+	return s
 }
 
 func nonEmpty(vs []string) []string {

@@ -75,7 +75,9 @@ func TestDecodeErrors(t *testing.T) {
 			t.Errorf("%s: %v, want ErrInvalidQuery naming %s", tc.target, err, tc.name)
 		}
 	}
-	if err := decodeURL(t, "/x?a=%zz", &allTypes{}); !errors.Is(err, ErrInvalidQuery) {
+	// A bad escape in a parameter the filter reads (one it ignores is
+	// ignored: TestDecodeIgnoresBadOtherParameters).
+	if err := decodeURL(t, "/x?s=%zz", &allTypes{}); !errors.Is(err, ErrInvalidQuery) {
 		t.Errorf("bad escape: %v", err)
 	}
 

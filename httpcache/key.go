@@ -26,21 +26,27 @@ func sum256(s string) [32]byte { return sha256.Sum256([]byte(s)) }
 
 // baseKey returns the key of r before Vary: "prefix:GET:host:path", then
 // "?" and a short hash of the canonical query when there is one. HEAD uses
-// GET's key. ok is false when the query does not parse (as url.ParseQuery
-// or as the filter's fields); such a request is not cached.
+// GET's key. ok is false when the query does not parse; such a request is
+// not cached. Without a filter, any parameter that url.ParseQuery rejects
+// (a bad escape, a semicolon) counts; with one, only a parameter a field
+// reads counts, or a value that does not parse as the field's type.
 func (c *config) baseKey(r *http.Request) (key string, ok bool) {
-	q, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return "", false
-	}
 	var canon string
 	if c.filter != nil {
+		q, err := c.filter.query(r.URL.RawQuery)
+		if err != nil {
+			return "", false
+		}
 		vals, err := c.filter.parse(q)
 		if err != nil {
 			return "", false
 		}
 		canon = c.filter.canonical(vals)
 	} else {
+		q, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			return "", false
+		}
 		canon = canonicalQuery(q)
 	}
 	var b strings.Builder
