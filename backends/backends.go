@@ -142,13 +142,62 @@ func Open(ctx context.Context, name string, s Settings) (Backend, error) {
 }
 
 // Key joins a store prefix and a key the way every store names its entries:
-// "prefix:key".
-func Key(prefix, key string) string { return prefix + ":" + key }
+// "prefix:key". Store keys that start with "prefix:!" followed by anything
+// but a second "!" are reserved for the stores' own records (locks, see
+// LockKey, and InternalKey), so a user key that starts with "!" gets one
+// more "!": the key "!lock:job" is stored as "prefix:!!lock:job", never as
+// the lock "prefix:!lock:job". Key is injective, and since the escape
+// depends only on the key's first byte, the store keys of every user key
+// that starts with s start with Key(prefix, s) (see NamespacePrefix).
+func Key(prefix, key string) string {
+	if strings.HasPrefix(key, "!") {
+		return prefix + ":!" + key
+	}
+	return prefix + ":" + key
+}
+
+// NamespacePrefix is the start of the store key of every user key in
+// namespace (the keys "namespace:..."), and of no other user key nor any
+// record of the store's own: Key(prefix, namespace+":"). Stores match it in
+// ClearNamespace. The namespace "!lock" gives "prefix:!!lock:", which the
+// locks ("prefix:!lock:...") do not start with.
+func NamespacePrefix(prefix, namespace string) string { return Key(prefix, namespace+":") }
+
+// InternalKey names a record a store keeps for itself under prefix:
+// "prefix:!kind:key". kind must be non-empty and must not start with "!";
+// no user key (see Key) maps to such a name.
+func InternalKey(prefix, kind, key string) string { return prefix + ":!" + kind + ":" + key }
 
 // LockKey is the name under which a store keeps the lock called key:
-// "prefix:!lock:key". Locks live under the prefix (Flush removes them too);
-// the namespace "!lock" is reserved for them.
-func LockKey(prefix, key string) string { return prefix + ":!lock:" + key }
+// "prefix:!lock:key". Locks live under the prefix (Flush removes them too)
+// but apart from every user key, including "!lock:key" (see Key).
+func LockKey(prefix, key string) string { return InternalKey(prefix, "lock", key) }
+
+// CheckPrefix checks the prefix a store is opened with: it must be
+// non-empty and must not contain ":", so that no prefix's keys start with
+// another prefix's (Flush of "a" would otherwise remove the keys of
+// "a:b"). name is the store's name, which starts the error.
+func CheckPrefix(name, prefix string) error {
+	if prefix == "" {
+		return fmt.Errorf("%s: the prefix must not be empty", name)
+	}
+	if strings.Contains(prefix, ":") {
+		return fmt.Errorf(`%s: the prefix %q must not contain ":"`, name, prefix)
+	}
+	return nil
+}
+
+// CeilMilli is t in Unix milliseconds, rounded up, so that a store that
+// keeps expiries to the millisecond never drops an entry before the instant
+// it was given.
+func CeilMilli(t time.Time) int64 {
+	ns := t.UnixNano()
+	ms := ns / 1e6
+	if ns%1e6 > 0 {
+		ms++
+	}
+	return ms
+}
 
 // NewToken returns a fresh random lock token (128 bits, hex).
 func NewToken() string {

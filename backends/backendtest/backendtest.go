@@ -74,6 +74,7 @@ func Run(t *testing.T, open Open) {
 		{"LockExclusive", testLockExclusive},
 		{"LockExpires", testLockExpires},
 		{"LocksApartFromEntries", testLocksApart},
+		{"LockNamespaceReserved", testLockNamespaceReserved},
 		{"Concurrent", testConcurrent},
 		{"ValueSizes", testValueSizes},
 		{"OddKeys", testOddKeys},
@@ -391,6 +392,47 @@ func testLocksApart(t *testing.T, open Open) {
 	}
 	if ok, err := b.Unlock(ctx, "k", tok); err != nil || !ok {
 		t.Fatalf("Unlock = %v, %v", ok, err)
+	}
+}
+
+// testLockNamespaceReserved checks that user keys that look like the
+// stores' lock names ("!lock:job") are keys like any other: they neither
+// read, overwrite, delete nor count a lock.
+func testLockNamespaceReserved(t *testing.T, open Open) {
+	b := open(t, NewPrefix())
+	ctx := Ctx(t)
+	tok, ok, err := b.Lock(ctx, "job", time.Minute)
+	if err != nil || !ok {
+		t.Fatalf("Lock(job) = %v, %v", ok, err)
+	}
+	held := func(when string) {
+		t.Helper()
+		if _, ok, err := b.Lock(ctx, "job", time.Minute); err != nil || ok {
+			t.Fatalf("%s: Lock(job) = %v, %v; want held", when, ok, err)
+		}
+	}
+	const k = "!lock:job"
+	mustMiss(t, b, k)
+	if ok, err := b.Delete(ctx, k); err != nil || ok {
+		t.Fatalf("Delete(%q) before any Set = %v, %v; want false", k, ok, err)
+	}
+	held("after Get and Delete of " + k)
+	if n, err := b.ClearNamespace(ctx, "!lock"); errors.Is(err, backends.ErrNotSupported) {
+		t.Logf("ClearNamespace not supported: %v", err)
+	} else if err != nil || n != 0 {
+		t.Fatalf("ClearNamespace(!lock) with only a lock stored = %d, %v; want 0", n, err)
+	}
+	held("after ClearNamespace(!lock)")
+	mustSet(t, b, k, []byte("user data"), later(time.Minute))
+	held("after Set of " + k)
+	mustGet(t, b, k, []byte("user data"))
+	if ok, err := b.Delete(ctx, k); err != nil || !ok {
+		t.Fatalf("Delete(%q) = %v, %v; want true", k, ok, err)
+	}
+	held("after Delete of " + k)
+	mustMiss(t, b, k)
+	if ok, err := b.Unlock(ctx, "job", tok); err != nil || !ok {
+		t.Fatalf("Unlock(job) = %v, %v; want true", ok, err)
 	}
 }
 

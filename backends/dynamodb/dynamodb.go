@@ -539,7 +539,7 @@ func (s *Store) expiryAttrs(k string, expiresAt time.Time) map[string]types.Attr
 var errChunksGone = errors.New("chunks of the value are missing")
 
 func (s *Store) chunkKey(ver string, i int) string {
-	return backends.Key(s.prefix, "!chunk:"+ver+":"+strconv.Itoa(i))
+	return backends.InternalKey(s.prefix, "chunk", ver+":"+strconv.Itoa(i))
 }
 
 // chunkKeys lists the chunk items of a stored entry (none for an inline value).
@@ -649,7 +649,7 @@ func (s *Store) Delete(ctx context.Context, key string) (bool, error) {
 // live entries it removed. It scans the whole table (see the package
 // documentation); entries written while it runs may or may not be removed.
 func (s *Store) ClearNamespace(ctx context.Context, namespace string) (int, error) {
-	p, err := keyPrefix(backends.Key(s.prefix, namespace) + ":")
+	p, err := keyPrefix(backends.NamespacePrefix(s.prefix, namespace))
 	if err != nil {
 		return 0, fmt.Errorf("dynamodb: clear namespace: %w", err)
 	}

@@ -340,7 +340,7 @@ func (s *Store) Delete(ctx context.Context, key string) (bool, error) {
 func (s *Store) ClearNamespace(ctx context.Context, namespace string) (int, error) {
 	ctx, cancel := s.bulkCtx(ctx)
 	defer cancel()
-	p := backends.Key(s.prefix, namespace) + ":"
+	p := backends.NamespacePrefix(s.prefix, namespace)
 	match := s.prefixFilter(p)
 	expired := append(s.prefixFilter(p), expiredBy(time.Now()))
 	if _, err := s.coll.DeleteMany(ctx, expired); err != nil {

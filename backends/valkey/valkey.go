@@ -468,7 +468,7 @@ func (s *Store) Delete(ctx context.Context, key string) (bool, error) {
 // live entries it removed.
 func (s *Store) ClearNamespace(ctx context.Context, namespace string) (int, error) {
 	var n atomic.Int64
-	pattern := rediswire.Pattern(backends.Key(s.prefix, namespace) + ":")
+	pattern := rediswire.Pattern(backends.NamespacePrefix(s.prefix, namespace))
 	err := s.scan(ctx, pattern, func(ctx context.Context, keys []string) error {
 		execs := make([]valkeygo.LuaExec, len(keys))
 		for i, k := range keys {

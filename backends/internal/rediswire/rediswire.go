@@ -43,16 +43,8 @@ func DecodeEntry(b []byte) (value []byte, expMs int64, ok bool) {
 	return b[HeaderSize:], int64(binary.BigEndian.Uint64(b)), true
 }
 
-// CeilMilli is t in Unix milliseconds, rounded up, so that an entry is never
-// dropped before the instant it was given.
-func CeilMilli(t time.Time) int64 {
-	ns := t.UnixNano()
-	ms := ns / 1e6
-	if ns%1e6 > 0 {
-		ms++
-	}
-	return ms
-}
+// CeilMilli is backends.CeilMilli: t in Unix milliseconds, rounded up.
+func CeilMilli(t time.Time) int64 { return backends.CeilMilli(t) }
 
 // Alive reports whether an expiry in Unix milliseconds is still ahead of now.
 func Alive(expMs int64, now time.Time) bool { return now.UnixMilli() < expMs }
@@ -130,17 +122,8 @@ func LockToken(now time.Time, ttl time.Duration) (token string, px int64, err er
 	return backends.NewToken() + "." + strconv.FormatInt(exp, 10), exp - now.UnixMilli(), nil
 }
 
-// CheckPrefix checks a store's prefix: non-empty, without ":". name is the
-// store's name, which starts the error.
-func CheckPrefix(name, prefix string) error {
-	if prefix == "" {
-		return fmt.Errorf("%s: the prefix must not be empty", name)
-	}
-	if strings.Contains(prefix, ":") {
-		return fmt.Errorf(`%s: the prefix must not contain ":"`, name)
-	}
-	return nil
-}
+// CheckPrefix is backends.CheckPrefix: non-empty, without ":".
+func CheckPrefix(name, prefix string) error { return backends.CheckPrefix(name, prefix) }
 
 // Pattern is the SCAN MATCH pattern of every key that starts with
 // keyPrefix, and of no other.

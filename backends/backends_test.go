@@ -1,0 +1,88 @@
+package backends
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestKeyEscapesReservedNames(t *testing.T) {
+	tests := []struct{ key, want string }{
+		{"job", "p:job"},
+		{"", "p:"},
+		{"!lock:job", "p:!!lock:job"},
+		{"!!x", "p:!!!x"},
+		{"a!b", "p:a!b"},
+	}
+	for _, tt := range tests {
+		if got := Key("p", tt.key); got != tt.want {
+			t.Errorf("Key(p, %q) = %q, want %q", tt.key, got, tt.want)
+		}
+	}
+	if Key("p", "!lock:job") == LockKey("p", "job") {
+		t.Fatal(`the user key "!lock:job" is stored under the lock's name`)
+	}
+	if k := InternalKey("p", "chunk", "v:0"); Key("p", "!chunk:v:0") == k {
+		t.Fatalf("a user key maps to the internal record %q", k)
+	}
+}
+
+func TestNamespacePrefix(t *testing.T) {
+	tests := []struct {
+		ns, want string
+		in, out  []string // user keys inside and outside the namespace
+	}{
+		{"ns", "p:ns:", []string{"ns:x", "ns:"}, []string{"nsx:1", "ns", "!ns:x"}},
+		{"!lock", "p:!!lock:", []string{"!lock:job"}, []string{"lock:job", "!!lock:job"}},
+		{"", "p::", []string{":x"}, []string{"x", "!:x"}},
+	}
+	for _, tt := range tests {
+		p := NamespacePrefix("p", tt.ns)
+		if p != tt.want {
+			t.Errorf("NamespacePrefix(p, %q) = %q, want %q", tt.ns, p, tt.want)
+		}
+		for _, k := range tt.in {
+			if !strings.HasPrefix(Key("p", k), p) {
+				t.Errorf("Key(p, %q) = %q does not start with NamespacePrefix %q", k, Key("p", k), p)
+			}
+		}
+		for _, k := range tt.out {
+			if strings.HasPrefix(Key("p", k), p) {
+				t.Errorf("Key(p, %q) = %q starts with NamespacePrefix(p, %q) = %q", k, Key("p", k), tt.ns, p)
+			}
+		}
+	}
+	if strings.HasPrefix(LockKey("p", "job"), NamespacePrefix("p", "!lock")) {
+		t.Fatal(`the namespace "!lock" matches the locks`)
+	}
+}
+
+func TestCheckPrefix(t *testing.T) {
+	if err := CheckPrefix("store", "app"); err != nil {
+		t.Fatalf("CheckPrefix(app) = %v", err)
+	}
+	for _, p := range []string{"", "a:b", ":"} {
+		err := CheckPrefix("store", p)
+		if err == nil || !strings.HasPrefix(err.Error(), "store: ") || !strings.Contains(err.Error(), "prefix") {
+			t.Errorf("CheckPrefix(%q) = %v; want an error naming the store and the prefix", p, err)
+		}
+	}
+}
+
+func TestCeilMilli(t *testing.T) {
+	base := time.UnixMilli(1_700_000_000_123)
+	tests := []struct {
+		t    time.Time
+		want int64
+	}{
+		{base, 1_700_000_000_123},
+		{base.Add(time.Nanosecond), 1_700_000_000_124},
+		{base.Add(999_999 * time.Nanosecond), 1_700_000_000_124},
+		{time.UnixMilli(-5).Add(-time.Nanosecond), -5},
+	}
+	for _, tt := range tests {
+		if got := CeilMilli(tt.t); got != tt.want {
+			t.Errorf("CeilMilli(%v) = %d, want %d", tt.t, got, tt.want)
+		}
+	}
+}
