@@ -20,7 +20,7 @@ import (
 // A response continues with
 //
 //	status   2 bytes  big-endian, 200-599
-//	ttl      uvarint  milliseconds the entry was stored for, > 0
+//	ttl      uvarint  milliseconds the entry was stored for, 1 to 100 years
 //	compute  uvarint  microseconds the handler took
 //	headers  bytes    a block: uvarint count, then per header: name,
 //	                  uvarint value count, values
@@ -37,7 +37,9 @@ const (
 	kindResponse = 1
 	kindVary     = 2
 
-	maxEntryTTL     = 366 * 24 * time.Hour
+	// maxEntryTTL is the largest TTL stored, and so the largest
+	// Options.TTL: 100 years.
+	maxEntryTTL     = 100 * 365 * 24 * time.Hour
 	maxComputeMicro = uint64(24 * time.Hour / time.Microsecond)
 )
 
@@ -87,7 +89,7 @@ func encodeResponse(r *storedResponse) []byte {
 	b := make([]byte, 0, size)
 	b = append(b, entryMagic[0], entryMagic[1], entryVersion, kindResponse)
 	b = binary.BigEndian.AppendUint16(b, uint16(r.status))
-	b = binary.AppendUvarint(b, uint64(r.ttl/time.Millisecond))
+	b = binary.AppendUvarint(b, ttlMillis(r.ttl))
 	b = binary.AppendUvarint(b, uint64(max(r.compute, 0)/time.Microsecond))
 	block := make([]byte, 0, size-len(r.body))
 	block = binary.AppendUvarint(block, uint64(len(names)))
@@ -101,6 +103,15 @@ func encodeResponse(r *storedResponse) []byte {
 	}
 	b = appendBytes(b, block)
 	return appendBytes(b, r.body)
+}
+
+// ttlMillis is d in milliseconds, rounded up, so that any positive TTL
+// stores as at least 1; 0 for d <= 0, which the decoder rejects.
+func ttlMillis(d time.Duration) uint64 {
+	if d <= 0 {
+		return 0
+	}
+	return uint64((d + time.Millisecond - 1) / time.Millisecond)
 }
 
 // encodeVary returns the stored form of a vary marker listing names.

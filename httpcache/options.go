@@ -39,8 +39,10 @@ const (
 // http.ServeMux panics on a bad pattern, so a bad configuration never
 // reaches a running server.
 type Options struct {
-	// TTL is how long a stored response is served; required, > 0. Any
-	// duration works, independently of the cache's Config.TTL bounds.
+	// TTL is how long a stored response is served; required, > 0 and at
+	// most 100 years, independently of the cache's Config.TTL bounds. It
+	// is rounded up to whole milliseconds, the resolution entries are
+	// stored with (so 500µs stores for 1ms).
 	TTL time.Duration
 	// Prefix starts every key this middleware writes; default "httpcache".
 	// The keys live inside the cache's own prefix, so
@@ -108,6 +110,10 @@ func newConfig(o Options) *config {
 	if o.TTL <= 0 {
 		bad("TTL must be > 0, got %v", o.TTL)
 	}
+	if o.TTL > maxEntryTTL {
+		bad("TTL must be at most 100 years (%v), got %v", maxEntryTTL, o.TTL)
+	}
+	o.TTL = time.Duration(ttlMillis(o.TTL)) * time.Millisecond
 	if o.Prefix == "" {
 		o.Prefix = DefaultPrefix
 	}
