@@ -247,14 +247,16 @@ func sdkLogger(log *slog.Logger) logging.Logger {
 // NewFromClient opens the store on a client the caller owns, on the given
 // table and under prefix, creating the table when it is missing. Each
 // request is bounded by DefaultTimeout (and the caller's context).
+//
+// The prefix must be non-empty and must not contain ":" (see
+// backends.CheckPrefix); Open checks it too, after replacing an empty one
+// with DefaultPrefix.
 func NewFromClient(ctx context.Context, client *dynamodb.Client, table, prefix string) (*Store, error) {
 	switch {
 	case client == nil:
 		return nil, errors.New("dynamodb: NewFromClient: nil client")
 	case table == "":
 		return nil, errors.New("dynamodb: NewFromClient: empty table name")
-	case prefix == "":
-		return nil, errors.New("dynamodb: NewFromClient: empty prefix")
 	}
 	st, err := newStore(client, table, prefix, DefaultTimeout, nil)
 	if err != nil {
@@ -267,6 +269,9 @@ func NewFromClient(ctx context.Context, client *dynamodb.Client, table, prefix s
 }
 
 func newStore(client *dynamodb.Client, table, prefix string, timeout time.Duration, log *slog.Logger) (*Store, error) {
+	if err := backends.CheckPrefix("dynamodb", prefix); err != nil {
+		return nil, err
+	}
 	if len(escapeKey(prefix)) > MaxPrefixSize {
 		return nil, fmt.Errorf("dynamodb: the prefix is %d bytes long; at most %d fit in a DynamoDB key", len(prefix), MaxPrefixSize)
 	}

@@ -640,3 +640,18 @@ func BenchmarkBackend(b *testing.B) {
 // The chunked path: a 1 MiB value is three chunk items and a manifest.
 func BenchmarkPut1MiB(b *testing.B)   { benchPut(b, 1<<20) }
 func BenchmarkFetch1MiB(b *testing.B) { benchFetch(b, 1<<20) }
+
+// TestPrefixWithColonRejected checks that a prefix holding ":" is refused,
+// since Flush of prefix "a" would otherwise remove the keys of prefix "a:b".
+func TestPrefixWithColonRejected(t *testing.T) {
+	_, err := dynamodb.NewFromClient(context.Background(), newClient("http://127.0.0.1:1"), "t", "a:b")
+	if err == nil || !strings.Contains(err.Error(), "prefix") {
+		t.Fatalf("NewFromClient with prefix a:b = %v; want an error about the prefix", err)
+	}
+	_, err = dynamodb.Open(context.Background(), backends.Settings{
+		DynamoDBURL: "http://127.0.0.1:1", Region: "us-east-1", Prefix: "a:b", Timeout: 200 * time.Millisecond,
+	})
+	if err == nil || !strings.Contains(err.Error(), "prefix") || !strings.HasPrefix(err.Error(), "dynamodb: ") {
+		t.Fatalf("Open with prefix a:b = %v; want a dynamodb error about the prefix", err)
+	}
+}

@@ -144,6 +144,13 @@ func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
 	if s.MongoDBURL == "" {
 		return nil, errors.New("mongodb: no URL given (mongodb_url)")
 	}
+	prefix := s.Prefix
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	if err := backends.CheckPrefix("mongodb", prefix); err != nil {
+		return nil, err
+	}
 	timeout := s.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -166,10 +173,6 @@ func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
 	if coll == "" {
 		coll = DefaultCollection
 	}
-	prefix := s.Prefix
-	if prefix == "" {
-		prefix = DefaultPrefix
-	}
 	st := newStore(client, db, coll, prefix, timeout, s.Logger)
 	st.ownsConn = true
 	if err := st.setup(ctx); err != nil {
@@ -186,6 +189,10 @@ func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
 // collection and the TTL index when they are missing. Each call is bounded
 // by DefaultTimeout (and the caller's context); Close does not disconnect
 // the client.
+//
+// The prefix must be non-empty and must not contain ":" (see
+// backends.CheckPrefix); Open checks it too, after replacing an empty one
+// with DefaultPrefix.
 func NewFromClient(ctx context.Context, client *mongo.Client, database, collection, prefix string) (*Store, error) {
 	switch {
 	case client == nil:
@@ -194,8 +201,9 @@ func NewFromClient(ctx context.Context, client *mongo.Client, database, collecti
 		return nil, errors.New("mongodb: NewFromClient: empty database name")
 	case collection == "":
 		return nil, errors.New("mongodb: NewFromClient: empty collection name")
-	case prefix == "":
-		return nil, errors.New("mongodb: NewFromClient: empty prefix")
+	}
+	if err := backends.CheckPrefix("mongodb: NewFromClient", prefix); err != nil {
+		return nil, err
 	}
 	st := newStore(client, database, collection, prefix, DefaultTimeout, nil)
 	if err := st.setup(ctx); err != nil {

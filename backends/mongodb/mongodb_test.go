@@ -465,3 +465,22 @@ func BenchmarkBackend(b *testing.B) {
 	backendtest.BenchEnv(b, urlEnv)
 	backendtest.Bench(b, func(t testing.TB, prefix string) backends.Backend { return openStore(t, prefix) })
 }
+
+// TestPrefixWithColonRejected checks that a prefix holding ":" is refused,
+// since Flush of prefix "a" would otherwise remove the keys of prefix "a:b".
+func TestPrefixWithColonRejected(t *testing.T) {
+	ctx := context.Background()
+	client, err := mongo.Connect(options.Client().ApplyURI("mongodb://127.0.0.1:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Disconnect(ctx)
+	_, err = mongodb.NewFromClient(ctx, client, "d", "c", "a:b")
+	if err == nil || !strings.Contains(err.Error(), "prefix") {
+		t.Fatalf("NewFromClient with prefix a:b = %v; want an error about the prefix", err)
+	}
+	_, err = mongodb.Open(ctx, backends.Settings{MongoDBURL: "mongodb://127.0.0.1:1", Prefix: "a:b", Timeout: 200 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "prefix") || !strings.HasPrefix(err.Error(), "mongodb: ") {
+		t.Fatalf("Open with prefix a:b = %v; want a mongodb error about the prefix", err)
+	}
+}
