@@ -52,6 +52,7 @@ import (
 	"log/slog"
 	"net/url"
 	"regexp"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -156,15 +157,15 @@ func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
 		timeout = DefaultTimeout
 	}
 	secrets := urlSecrets(s.MongoDBURL)
-	safeURL := redactURL(s.MongoDBURL)
 	opts := options.Client().
 		ApplyURI(s.MongoDBURL).
 		SetAppName("cachette").
 		SetConnectTimeout(timeout).
 		SetServerSelectionTimeout(timeout)
+	where := serverName(opts)
 	client, err := mongo.Connect(opts)
 	if err != nil {
-		return nil, fmt.Errorf("mongodb: connect to %s: %w", safeURL, redact(err, secrets))
+		return nil, fmt.Errorf("mongodb: connect to %s: %w", where, redact(err, secrets))
 	}
 	db, coll := s.DatabaseName, s.TableName
 	if db == "" {
@@ -179,7 +180,7 @@ func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
 		dctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		_ = client.Disconnect(dctx)
-		return nil, fmt.Errorf("mongodb: open %s: %w", safeURL, redact(err, secrets))
+		return nil, fmt.Errorf("mongodb: open at %s: %w", where, redact(err, secrets))
 	}
 	return st, nil
 }
@@ -537,33 +538,88 @@ func tooLarge(err error) bool {
 	return errors.Is(err, driver.ErrDocumentTooLarge) || hasCode(err, codeBSONObjectTooLarge)
 }
 
-// urlSecrets returns the password of a MongoDB URL (raw and unescaped), to
-// be scrubbed from errors. The URL may list several hosts, which net/url
-// does not parse, so the user information is cut out by hand.
+// serverName names the server of an error without the URL, which may hold
+// secrets in its options as well as in its password: "user:xxxxx@h1,h2"
+// with the user and hosts as the driver parsed them, or "the server" when it
+// could not parse the URL.
+func serverName(opts *options.ClientOptions) string {
+	if len(opts.Hosts) == 0 {
+		return "the server"
+	}
+	who := ""
+	if opts.Auth != nil && opts.Auth.Username != "" {
+		who = opts.Auth.Username
+		if opts.Auth.PasswordSet || opts.Auth.Password != "" {
+			who += ":xxxxx"
+		}
+		who += "@"
+	}
+	return who + strings.Join(opts.Hosts, ",")
+}
+
+// secretOptions are the URL options whose values are secrets.
+var secretOptions = map[string]bool{
+	"tlscertificatekeyfilepassword":   true,
+	"sslclientcertificatekeypassword": true,
+	"authmechanismproperties":         true,
+	"password":                        true,
+}
+
+// urlSecrets returns what must be scrubbed from errors about a MongoDB URL
+// (raw and unescaped, longest first): every string that could be its
+// password, and the values of options that carry secrets. The driver ends
+// the user information at the first "@", but a password with a raw "@",
+// "/" or "?" may mislead any parser, so each "@" is taken as a possible end.
+// The URL may list several hosts, which net/url does not parse, so it is
+// cut by hand.
 func urlSecrets(raw string) []string {
 	_, rest, ok := strings.Cut(raw, "://")
 	if !ok {
 		return nil
 	}
-	if i := strings.IndexAny(rest, "/?"); i >= 0 {
-		rest = rest[:i]
+	var secrets []string
+	add := func(s string) {
+		if s == "" {
+			return
+		}
+		secrets = append(secrets, s)
+		if un, err := url.PathUnescape(s); err == nil && un != s {
+			secrets = append(secrets, un)
+		}
+		if un, err := url.QueryUnescape(s); err == nil && un != s {
+			secrets = append(secrets, un)
+		}
 	}
-	at := strings.LastIndex(rest, "@")
-	if at < 0 {
-		return nil
+	for i := 0; i < len(rest); i++ {
+		if rest[i] != '@' {
+			continue
+		}
+		if _, pass, ok := strings.Cut(rest[:i], ":"); ok {
+			add(pass)
+		}
 	}
-	_, pass, ok := strings.Cut(rest[:at], ":")
-	if !ok || pass == "" {
-		return nil
+	for _, opt := range strings.FieldsFunc(rest, func(r rune) bool { return r == '?' || r == '&' }) {
+		k, v, ok := strings.Cut(opt, "=")
+		if !ok || !secretOptions[strings.ToLower(k)] {
+			continue
+		}
+		add(v)
+		// authMechanismProperties=NAME:value,NAME:value
+		if un, err := url.QueryUnescape(v); err == nil {
+			for _, prop := range strings.Split(un, ",") {
+				if _, pv, ok := strings.Cut(prop, ":"); ok {
+					add(pv)
+				}
+			}
+		}
 	}
-	secrets := []string{pass}
-	if un, err := url.PathUnescape(pass); err == nil && un != pass {
-		secrets = append(secrets, un)
-	}
+	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
 	return secrets
 }
 
-// redactURL returns raw with its password replaced by "xxxxx".
+// redactURL returns raw with its password replaced by "xxxxx". Errors do
+// not use it (see serverName): it keeps the options, and a password with a
+// raw "/" or "?" escapes it.
 func redactURL(raw string) string {
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {

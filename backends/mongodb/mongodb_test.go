@@ -484,3 +484,32 @@ func TestPrefixWithColonRejected(t *testing.T) {
 		t.Fatalf("Open with prefix a:b = %v; want a mongodb error about the prefix", err)
 	}
 }
+
+// TestOpenErrorsHideSecrets opens stores on a closed port with URLs that
+// carry secrets outside the password (TLS key passwords, AWS session
+// tokens) or passwords that a naive parser splits wrongly (a raw "/" or
+// "?"): none of them may show in the error.
+func TestOpenErrorsHideSecrets(t *testing.T) {
+	addr, _ := backendtest.FreeAddr(t)
+	tests := []struct{ url, secret string }{
+		{"mongodb://alice:pw@" + addr + "/?tls=true&tlsCertificateKeyFilePassword=KEYPW-s3cret", "KEYPW-s3cret"},
+		{"mongodb://AKIDEXAMPLE:awsKEY-s3cret@" + addr + "/?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:TOKEN-s3cret", "TOKEN-s3cret"},
+		{"mongodb://AKIDEXAMPLE:awsKEY-s3cret@" + addr + "/?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:TOKEN-s3cret", "awsKEY-s3cret"},
+		{"mongodb://alice:slash/PW-s3cret@" + addr + "/", "PW-s3cret"},
+		{"mongodb://alice:quest?PW-s3cret@" + addr + "/", "PW-s3cret"},
+		{"mongodb://alice:at@PW-s3cret@" + addr + "/", "PW-s3cret"},
+	}
+	for _, tt := range tests {
+		_, err := mongodb.Open(context.Background(), backends.Settings{MongoDBURL: tt.url, Prefix: "p", Timeout: 300 * time.Millisecond})
+		if err == nil {
+			t.Errorf("Open(%q) on a closed port succeeded", tt.url)
+			continue
+		}
+		if strings.Contains(err.Error(), tt.secret) {
+			t.Errorf("Open(%q): the secret %q shows in the error: %v", tt.url, tt.secret, err)
+		}
+		if !strings.HasPrefix(err.Error(), "mongodb: ") {
+			t.Errorf("Open(%q) = %v; want an error starting with \"mongodb: \"", tt.url, err)
+		}
+	}
+}
