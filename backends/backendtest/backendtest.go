@@ -66,6 +66,7 @@ func Run(t *testing.T, open Open) {
 		{"Miss", testMiss},
 		{"Overwrite", testOverwrite},
 		{"ExpiryBoundary", testExpiryBoundary},
+		{"ExpiryNeverEarly", testExpiryNeverEarly},
 		{"PerKeyExpiry", testPerKeyExpiry},
 		{"DeleteLiveAndExpired", testDelete},
 		{"ClearNamespace", testClearNamespace},
@@ -180,6 +181,29 @@ func testExpiryBoundary(t *testing.T, open Open) {
 	}
 	sleepUntil(exp)
 	mustMiss(t, b, "edge")
+}
+
+// testExpiryNeverEarly checks that a store that keeps expiries to the
+// millisecond rounds a finer one up: the expiry Get reports is never before
+// the one Set was given, so the entry never dies early.
+func testExpiryNeverEarly(t *testing.T, open Open) {
+	b := open(t, NewPrefix())
+	base := time.Now().Add(time.Minute).Truncate(time.Millisecond)
+	for i, frac := range []time.Duration{time.Nanosecond, 500 * time.Microsecond, 999_999} {
+		k := fmt.Sprintf("k%d", i)
+		exp := base.Add(frac)
+		mustSet(t, b, k, []byte("v"), exp)
+		_, got, err := b.Get(Ctx(t), k)
+		if err != nil {
+			t.Fatalf("Get(%q): %v", k, err)
+		}
+		if got.Before(exp) {
+			t.Errorf("Set(%q) until %v; Get reports %v, %v early", k, exp.Format(time.StampNano), got.Format(time.StampNano), exp.Sub(got))
+		}
+		if got.Sub(exp) > time.Millisecond {
+			t.Errorf("Set(%q) until %v; Get reports %v, more than a millisecond later", k, exp.Format(time.StampNano), got.Format(time.StampNano))
+		}
+	}
 }
 
 func testPerKeyExpiry(t *testing.T, open Open) {

@@ -531,7 +531,7 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, expiresAt tim
 }
 
 func (s *Store) expiryAttrs(k string, expiresAt time.Time) map[string]types.AttributeValue {
-	ms := expiresAt.UnixMilli()
+	ms := backends.CeilMilli(expiresAt)
 	sec := (ms + 999) / 1000 // DynamoDB's TTL may delete it from this second on
 	return map[string]types.AttributeValue{
 		attrKey:   &types.AttributeValueMemberS{Value: k},

@@ -200,7 +200,7 @@ func isHashedName(name string) bool {
 	return true
 }
 
-func expiryMillis(t time.Time) int64 { return t.UnixMilli() }
+func expiryMillis(t time.Time) int64 { return backends.CeilMilli(t) }
 
 func alive(expires int64, now time.Time) bool { return now.Before(time.UnixMilli(expires)) }
 

@@ -308,7 +308,7 @@ func (s *Store) serverKey(gen uint64, infix, key string) string {
 func encodeEnvelope(expiresAt time.Time, value []byte) []byte {
 	b := make([]byte, envelopeHeader+len(value))
 	b[0] = envelopeVersion
-	binary.BigEndian.PutUint64(b[1:envelopeHeader], uint64(expiresAt.UnixMilli()))
+	binary.BigEndian.PutUint64(b[1:envelopeHeader], uint64(backends.CeilMilli(expiresAt)))
 	copy(b[envelopeHeader:], value)
 	return b
 }

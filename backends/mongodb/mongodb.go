@@ -309,7 +309,7 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, expiresAt tim
 	if value == nil {
 		value = []byte{}
 	}
-	doc := entry{ID: id, Value: value, Exp: bson.NewDateTimeFromTime(expiresAt)}
+	doc := entry{ID: id, Value: value, Exp: bson.DateTime(backends.CeilMilli(expiresAt))}
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
 	opts := options.Replace().SetUpsert(true)
@@ -396,7 +396,7 @@ func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (string
 	id := s.lockID(key)
 	token := backends.NewToken()
 	now := time.Now()
-	exp := bson.NewDateTimeFromTime(now.Add(ttl))
+	exp := bson.DateTime(backends.CeilMilli(now.Add(ttl)))
 	_, err := s.coll.InsertOne(ctx, entry{ID: id, Token: token, Exp: exp})
 	if err == nil {
 		return token, true, nil
