@@ -61,6 +61,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver"
 
 	"github.com/cachette-go/cachette/backends"
@@ -281,22 +282,54 @@ func (s *Store) bulkCtx(ctx context.Context) (context.Context, context.CancelFun
 func (s *Store) Get(ctx context.Context, key string) ([]byte, time.Time, error) {
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
-	var e entry
-	err := s.coll.FindOne(ctx, bson.D{{Key: fieldID, Value: s.id(key)}}).Decode(&e)
+	id := s.id(key)
+	raw, err := s.coll.FindOne(ctx, bson.D{{Key: fieldID, Value: id}}).Raw()
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, time.Time{}, backends.ErrNotFound
 	}
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("mongodb: get: %w", err)
 	}
-	exp := e.Exp.Time()
+	value, exp, err := decodeEntry(raw)
+	if err != nil {
+		// Not a document this store wrote (another program's, or damaged):
+		// a miss, which the next Set replaces.
+		s.log.Warn("mongodb: a document under the prefix is not a cache entry; treated as a miss",
+			"collection", s.coll.Name(), "_id", id, "err", err)
+		return nil, time.Time{}, backends.ErrNotFound
+	}
 	if !backends.Alive(exp, time.Now()) {
 		return nil, time.Time{}, backends.ErrNotFound
 	}
-	if e.Value == nil {
-		e.Value = []byte{}
+	return value, exp, nil
+}
+
+// errNotEntry reports a document that is not an entry as Set writes it.
+var errNotEntry = errors.New("not a cache entry")
+
+// decodeEntry reads an entry as Set writes it: v binary (absent for an
+// empty value) and exp a date. Anything else is errNotEntry, rather than a
+// value the driver would convert (a string v read as its bytes).
+func decodeEntry(raw bson.Raw) ([]byte, time.Time, error) {
+	value := []byte{}
+	if v, err := raw.LookupErr(fieldValue); err == nil {
+		_, data, ok := v.BinaryOK()
+		if !ok {
+			return nil, time.Time{}, fmt.Errorf("%w: v is a BSON %s, not binary", errNotEntry, v.Type)
+		}
+		value = data
+	} else if !errors.Is(err, bsoncore.ErrElementNotFound) {
+		return nil, time.Time{}, fmt.Errorf("%w: %w", errNotEntry, err)
 	}
-	return e.Value, exp, nil
+	e, err := raw.LookupErr(fieldExp)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("%w: no exp: %w", errNotEntry, err)
+	}
+	ms, ok := e.DateTimeOK()
+	if !ok {
+		return nil, time.Time{}, fmt.Errorf("%w: exp is a BSON %s, not a date", errNotEntry, e.Type)
+	}
+	return value, time.UnixMilli(ms), nil
 }
 
 // Set stores value under key until expiresAt (kept to the millisecond).

@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -512,4 +514,65 @@ func TestOpenErrorsHideSecrets(t *testing.T) {
 			t.Errorf("Open(%q) = %v; want an error starting with \"mongodb: \"", tt.url, err)
 		}
 	}
+}
+
+// TestForeignDocumentIsAMiss checks that a document under the prefix that
+// this store did not write (v is not binary) reads as a miss, reported to
+// the logger, and that Set replaces it.
+func TestForeignDocumentIsAMiss(t *testing.T) {
+	var logs syncBuffer
+	b, err := mongodb.Open(backendtest.Ctx(t), backends.Settings{
+		MongoDBURL:   testURL(t),
+		DatabaseName: testDatabase,
+		Prefix:       backendtest.NewPrefix(),
+		Timeout:      testTimeout,
+		Logger:       slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := b.(*mongodb.Store)
+	t.Cleanup(func() {
+		_ = s.Flush(context.Background())
+		_ = s.Close()
+	})
+	ctx := backendtest.Ctx(t)
+	exp := time.Now().Add(time.Minute)
+	for _, v := range []any{"a string", int32(7), bson.D{{Key: "x", Value: 1}}} {
+		if _, err := s.Collection().ReplaceOne(ctx, bson.D{{Key: "_id", Value: s.Prefix() + ":foreign"}},
+			bson.D{{Key: "_id", Value: s.Prefix() + ":foreign"}, {Key: "v", Value: v}, {Key: "exp", Value: exp}},
+			options.Replace().SetUpsert(true)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _, err := s.Get(ctx, "foreign"); !errors.Is(err, backends.ErrNotFound) {
+			t.Fatalf("Get of a document with v = %#v: %q, %v; want ErrNotFound", v, got, err)
+		}
+	}
+	if !strings.Contains(logs.String(), "not a cache entry") {
+		t.Errorf("the foreign document was not reported to the logger; logs: %q", logs.String())
+	}
+	if err := s.Set(ctx, "foreign", []byte("mine"), exp); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := s.Get(ctx, "foreign"); err != nil || string(got) != "mine" {
+		t.Fatalf("Get after Set = %q, %v; want mine", got, err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
