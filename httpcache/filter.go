@@ -35,7 +35,9 @@ var ErrInvalidFilter = errors.New("httpcache: invalid filter")
 // previous contents do not leak through.
 //
 // A value that does not parse gives an error wrapping ErrInvalidQuery that
-// names the parameter (for the handler to answer 400); a dst that is not a
+// names the parameter (for the handler to answer 400), and so does a bad
+// escape or a semicolon in a parameter a field reads; a malformed
+// parameter that no field reads is ignored like any other. A dst that is not a
 // pointer to a struct, or an unsupported field, gives one wrapping
 // ErrInvalidFilter. Decode never panics.
 func Decode(r *http.Request, dst any) error {

@@ -254,7 +254,7 @@ func serveHit(w http.ResponseWriter, r *http.Request, found *hit, shared bool) {
 				hdr[k] = slices.Clone(vs)
 			}
 		}
-		hdr.Set("Cache-Control", maxAge(left))
+		hdr.Set("Cache-Control", maxAge(left, resp.ttl))
 		hdr.Set("Age", strconv.FormatInt(int64(age), 10))
 		hdr.Set(StatusHeader, StatusHit)
 		w.WriteHeader(http.StatusNotModified)
@@ -266,7 +266,7 @@ func serveHit(w http.ResponseWriter, r *http.Request, found *hit, shared bool) {
 		}
 		hdr[k] = vs
 	}
-	hdr.Set("Cache-Control", maxAge(left))
+	hdr.Set("Cache-Control", maxAge(left, resp.ttl))
 	hdr.Set("Age", strconv.FormatInt(int64(age), 10))
 	hdr.Set(StatusHeader, StatusHit)
 	if status != http.StatusNoContent {
@@ -299,23 +299,38 @@ func etagMatch(ifNoneMatch []string, etag string) bool {
 // fill answers a miss. The first request for key in this process (the
 // leader) fills it; requests that arrive meanwhile wait for its response
 // and are answered with it as HITs, unless it could not be stored, in
-// which case each runs the handler itself.
+// which case each runs the handler itself. When the leader's client went
+// away before it had a response, the waiters start a new flight, so that
+// one of them fills the key as a leader would. A waiter whose own client
+// went away leaves without running the handler (see compute).
 func (h *handler) fill(w http.ResponseWriter, r *http.Request, base, key string) {
-	f, leader := h.flights.join(key)
-	if !leader {
+	for r.Context().Err() == nil {
+		f, leader := h.flights.join(key)
+		if leader {
+			h.leadFlight(w, r, base, key, f)
+			return
+		}
 		select {
 		case <-f.done:
 			if f.resp != nil && sameVariant(f, base, r) {
 				serveHit(w, r, &hit{resp: f.resp, left: time.Until(f.expires)}, true)
 				return
 			}
+			if f.abandoned {
+				continue
+			}
 		case <-r.Context().Done():
 		}
 		h.compute(w, r, base, true)
 		return
 	}
+}
+
+// leadFlight fills key as the leader of flight f.
+func (h *handler) leadFlight(w http.ResponseWriter, r *http.Request, base, key string, f *flight) {
 	defer h.flights.finish(key, f) // also when the handler panics: the others run it themselves
 	f.resp, f.key, f.expires = h.lead(w, r, base, key)
+	f.abandoned = f.resp == nil && r.Context().Err() != nil
 }
 
 // sameVariant reports whether the response f holds answers r too: always,
@@ -410,7 +425,15 @@ func (h *handler) await(ctx context.Context, base, key string, r *http.Request) 
 // true). It returns the stored response, its key and expiry, or nil.
 // A HEAD request runs the handler as a GET, so the entry has the body a
 // GET needs; the HEAD client gets the headers only.
+//
+// A request whose context ended (a client that went away while waiting
+// for another request's response) returns at once: the handler does not
+// run and nothing is written.
 func (h *handler) compute(w http.ResponseWriter, r *http.Request, base string, store bool) (*storedResponse, string, time.Time) {
+	if r.Context().Err() != nil {
+		h.log.DebugContext(r.Context(), "httpcache: client gone before the handler ran", "path", r.URL.Path)
+		return nil, "", time.Time{}
+	}
 	req := r
 	head := r.Method == http.MethodHead
 	if head {
@@ -418,7 +441,7 @@ func (h *handler) compute(w http.ResponseWriter, r *http.Request, base string, s
 		req.Method = http.MethodGet
 	}
 	w.Header().Set(StatusHeader, StatusMiss)
-	cw := newCaptureWriter(w, h.cfg, head)
+	cw := newCaptureWriter(w, h.cfg, head, store)
 	start := time.Now()
 	h.next.ServeHTTP(cw, req)
 	elapsed := time.Since(start)
@@ -438,10 +461,10 @@ func (h *handler) compute(w http.ResponseWriter, r *http.Request, base string, s
 
 // store writes resp for r under base, with a vary marker under base and
 // the response under its variant key when it has a Vary header. It sets a
-// strong ETag, a hash of the body, when the handler did not set one. The
-// write does not depend on the client staying connected.
+// strong ETag, a hash of the body, when the handler did not set one or set
+// a weak one. The write does not depend on the client staying connected.
 func (h *handler) store(ctx context.Context, base string, r *http.Request, resp *storedResponse) (string, error) {
-	if resp.header.Get("Etag") == "" {
+	if et := resp.header.Get("Etag"); et == "" || strings.HasPrefix(et, "W/") {
 		resp.header.Set("Etag", `"`+shortHash(string(resp.body))+`"`)
 	}
 	key := base
@@ -463,10 +486,11 @@ type flightGroup struct {
 // flight is one fill in progress. Its result fields are written by the
 // leader before done is closed, and only read after.
 type flight struct {
-	done    chan struct{}
-	resp    *storedResponse // nil when the response cannot be shared
-	key     string
-	expires time.Time
+	done      chan struct{}
+	resp      *storedResponse // nil when the response cannot be shared
+	key       string
+	expires   time.Time
+	abandoned bool // no response: the leader's client went away
 }
 
 // join returns the flight of key, and whether the caller leads it.

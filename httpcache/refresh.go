@@ -86,7 +86,7 @@ func (h *handler) refresh(req *http.Request, base, key string) {
 	if found != nil && !shouldRefresh(found.resp.compute, found.left, h.cfg.MaxPlanningTime, h.cfg.Buffer) {
 		return
 	}
-	cw := newCaptureWriter(&discardWriter{h: http.Header{}}, h.cfg, false)
+	cw := newCaptureWriter(&discardWriter{h: http.Header{}}, h.cfg, false, true)
 	start := time.Now()
 	h.next.ServeHTTP(cw, req)
 	elapsed := time.Since(start)

@@ -2,6 +2,7 @@ package httpcache
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,20 +13,27 @@ import (
 // storable. It implements http.Flusher, and Unwrap for
 // http.ResponseController (hijacking, deadlines, ...).
 type captureWriter struct {
-	w    http.ResponseWriter
-	cfg  *config
-	head bool // the client asked HEAD: the body is captured, not sent
+	w     http.ResponseWriter
+	cfg   *config
+	head  bool        // the client asked HEAD: the body is captured, not sent
+	store bool        // the response is stored if it can be
+	outer http.Header // the headers set before the handler ran, canonical
 
 	wrote    bool
 	status   int
 	storable bool        // still a candidate for the cache
 	header   http.Header // what will be stored, snapshot at WriteHeader
+	hadType  bool        // the response had a Content-Type at WriteHeader
 	body     []byte
 	writeErr bool // a write to the client failed: the handler may have stopped early
 }
 
-func newCaptureWriter(w http.ResponseWriter, cfg *config, head bool) *captureWriter {
-	return &captureWriter{w: w, cfg: cfg, head: head}
+// newCaptureWriter wraps w for a handler run. The headers w holds already
+// were set outside the cache (by an outer middleware, for this request
+// alone): they are not stored unless the handler changes them. store
+// false means the response is passed through and never stored.
+func newCaptureWriter(w http.ResponseWriter, cfg *config, head, store bool) *captureWriter {
+	return &captureWriter{w: w, cfg: cfg, head: head, store: store, outer: canonicalHeader(w.Header())}
 }
 
 func (cw *captureWriter) Header() http.Header { return cw.w.Header() }
@@ -45,10 +53,11 @@ func (cw *captureWriter) WriteHeader(code int) {
 	cw.wrote = true
 	cw.status = code
 	h := cw.w.Header()
-	cw.storable = cw.cfg.responseStorable(code, h)
+	cw.storable = cw.store && cw.cfg.responseStorable(code, h)
 	if cw.storable {
-		cw.header = storedHeader(h)
-		h.Set("Cache-Control", maxAge(cw.cfg.TTL))
+		cw.header = storedHeader(h, cw.outer)
+		_, cw.hadType = h["Content-Type"]
+		h.Set("Cache-Control", maxAge(cw.cfg.TTL, cw.cfg.TTL))
 	}
 	h.Set(StatusHeader, StatusMiss)
 	cw.w.WriteHeader(code)
@@ -100,7 +109,9 @@ func (cw *captureWriter) result() *storedResponse {
 		}
 	}
 	h.Del("Content-Length")
-	if _, ok := h["Content-Type"]; !ok && len(cw.body) > 0 && h.Get("Content-Encoding") == "" {
+	// Sniff the type as net/http does, unless the client got one (maybe set
+	// outside the cache, which then sets it on a HIT too).
+	if _, ok := h["Content-Type"]; !ok && !cw.hadType && len(cw.body) > 0 && h.Get("Content-Encoding") == "" {
 		h.Set("Content-Type", http.DetectContentType(cw.body))
 	}
 	return &storedResponse{status: cw.status, ttl: cw.cfg.TTL, header: h, body: cw.body}
@@ -180,10 +191,24 @@ var notStored = map[string]bool{
 	StatusHeader:          true,
 }
 
+// canonicalHeader copies h with its names in canonical form, the values
+// of names that differ only in case merged.
+func canonicalHeader(h http.Header) http.Header {
+	out := make(http.Header, len(h))
+	for k, vs := range h {
+		ck := http.CanonicalHeaderKey(k)
+		out[ck] = append(out[ck], vs...)
+	}
+	return out
+}
+
 // storedHeader copies the headers of a response that are worth storing:
 // not hop-by-hop (including those the Connection header names), not set
-// per answer, and valid on the wire.
-func storedHeader(h http.Header) http.Header {
+// per answer, valid on the wire, and not set outside the cache: a header
+// whose values are those of outer (the headers before the handler ran)
+// belongs to the request, not to the response. Names are stored in
+// canonical form, the values of names that differ only in case merged.
+func storedHeader(h, outer http.Header) http.Header {
 	var named []string
 	for _, v := range h.Values("Connection") {
 		for n := range strings.SplitSeq(v, ",") {
@@ -204,16 +229,23 @@ func storedHeader(h http.Header) http.Header {
 			skip = skip || !validHeaderValue(v)
 		}
 		if !skip {
-			out[k] = append([]string(nil), vs...)
+			out[ck] = append(out[ck], vs...)
+		}
+	}
+	for k, vs := range out {
+		if ov, ok := outer[k]; ok && slices.Equal(ov, vs) {
+			delete(out, k)
 		}
 	}
 	return out
 }
 
-// maxAge is the Cache-Control value for d left, in whole seconds rounded
-// up, at least 1.
-func maxAge(d time.Duration) string {
-	return "max-age=" + strconv.FormatInt(ceilSeconds(d), 10)
+// maxAge is the Cache-Control value for left of an entry stored for ttl:
+// the seconds left rounded up, at least 1 and at most the TTL's whole
+// seconds (or 1 for a TTL under a second).
+func maxAge(left, ttl time.Duration) string {
+	n := min(ceilSeconds(left), max(int64(ttl/time.Second), 1))
+	return "max-age=" + strconv.FormatInt(n, 10)
 }
 
 func ceilSeconds(d time.Duration) int64 {
