@@ -80,7 +80,10 @@ type Options struct {
 	// the caller should send Vary: Authorization.
 	AllowAuthorized bool
 	// MaxBodySize is the largest body stored, in bytes; default 8 MiB. A
-	// bigger response still streams to the client in full.
+	// bigger response still streams to the client in full. Unless its
+	// Content-Length declared the size up front, the client has had its
+	// headers, Cache-Control: max-age=<TTL> included, before the body
+	// outgrew the cap; the response is not stored all the same.
 	MaxBodySize int64
 	// RefreshTimeout bounds a background early refresh; default 30s.
 	RefreshTimeout time.Duration
