@@ -119,6 +119,10 @@ const (
 // errClosed is returned by every call after Close.
 var errClosed = errors.New("memcached: store is closed")
 
+// testHookBeforeCAS, set only by tests, runs before each compare-and-swap
+// of Delete and Unlock, to let a test rewrite the item in between.
+var testHookBeforeCAS func(key string)
+
 func init() {
 	backends.Register("memcached", func(_ context.Context, s backends.Settings) (backends.Backend, error) {
 		return Open(s.MemcachedHost, Options{Prefix: s.Prefix, Timeout: s.Timeout, Logger: s.Logger})
@@ -466,6 +470,9 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, expiresAt tim
 // expireWithCAS replaces the item read as it with an immediately expired
 // one, unless it changed since. It reports whether the swap happened.
 func (s *Store) expireWithCAS(it *memcache.Item) (bool, error) {
+	if testHookBeforeCAS != nil {
+		testHookBeforeCAS(it.Key)
+	}
 	err := s.client.CompareAndSwap(&memcache.Item{Key: it.Key, Expiration: -1, CasID: it.CasID})
 	switch {
 	case err == nil:
@@ -478,7 +485,9 @@ func (s *Store) expireWithCAS(it *memcache.Item) (bool, error) {
 
 // Delete removes key and reports whether a live entry was removed. It reads
 // the entry, then expires it with compare-and-swap, so an entry rewritten in
-// between is looked at again rather than removed blindly.
+// between is looked at again rather than removed blindly. After
+// takeoverAttempts lost rounds it deletes whatever is there and reports
+// whether the entry it read just before was live.
 func (s *Store) Delete(ctx context.Context, key string) (bool, error) {
 	gen, err := s.generation(ctx, "delete")
 	if err != nil {
@@ -509,14 +518,25 @@ func (s *Store) Delete(ctx context.Context, key string) (bool, error) {
 		}
 		// A live entry was rewritten or removed meanwhile: look again.
 	}
-	// Rewritten on every attempt: remove whatever is there now.
+	// Rewritten on every attempt: remove whatever is there now, and report
+	// whether the entry last read just before was live. (An entry written
+	// between that read and the delete is removed too and not counted.)
+	it, err := s.client.Get(k)
+	if errors.Is(err, memcache.ErrCacheMiss) {
+		return false, nil
+	}
+	if err != nil {
+		return false, wrap("delete", err)
+	}
+	_, exp, derr := decodeEnvelope(it.Value)
+	live := derr == nil && backends.Alive(exp, time.Now())
 	if err := s.client.Delete(k); err != nil {
 		if errors.Is(err, memcache.ErrCacheMiss) {
 			return false, nil
 		}
 		return false, wrap("delete", err)
 	}
-	return true, nil
+	return live, nil
 }
 
 // ClearNamespace is not supported: memcached cannot enumerate keys. It

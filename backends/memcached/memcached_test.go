@@ -470,3 +470,47 @@ func TestServerDown(t *testing.T) {
 func BenchmarkBackend(b *testing.B) {
 	backendtest.Bench(b, opener(backendtest.BenchEnv(b, hostEnv)))
 }
+
+// TestDeleteAfterLostRoundsIsHonest rewrites the entry before each of
+// Delete's compare-and-swaps, live twice and then expired: Delete falls
+// back to a plain delete and must not report the expired entry as live.
+func TestDeleteAfterLostRoundsIsHonest(t *testing.T) {
+	s := openStore(t, backendtest.ServerEnv(t, hostEnv), backendtest.NewPrefix())
+	ctx := backendtest.Ctx(t)
+	if err := s.Set(ctx, "k", []byte("v"), time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	gen, err := s.generation(ctx, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := s.itemKey(gen, "k")
+	rounds := 0
+	testHookBeforeCAS = func(key string) {
+		if key != target {
+			return
+		}
+		rounds++
+		exp := time.Now().Add(time.Minute)
+		if rounds >= takeoverAttempts {
+			exp = time.Now().Add(-time.Second) // expired by its header, still on the server
+		}
+		if err := s.client.Set(&memcache.Item{Key: key, Value: encodeEnvelope(exp, []byte("other")), Expiration: 60}); err != nil {
+			t.Error(err)
+		}
+	}
+	t.Cleanup(func() { testHookBeforeCAS = nil })
+	live, err := s.Delete(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rounds != takeoverAttempts {
+		t.Fatalf("the hook ran %d times, want %d (the test no longer reaches the fallback)", rounds, takeoverAttempts)
+	}
+	if live {
+		t.Fatal("Delete reported a live entry removed, but the entry it removed had expired")
+	}
+	if _, err := s.client.Get(target); !errors.Is(err, memcache.ErrCacheMiss) {
+		t.Fatalf("the entry is still on the server after Delete: %v", err)
+	}
+}
