@@ -32,9 +32,10 @@
 //
 // ClearNamespace, Flush and FlushExpired Scan the whole table (filtered by
 // begins_with on the key, with strongly consistent reads) and delete what
-// they find with BatchWriteItem, 25 keys at a time: their cost grows with
-// the size of the table, not of the namespace, so a table shared by many
-// caches makes them expensive. Everything else costs one or two requests.
+// they find, ClearNamespace and Flush with BatchWriteItem, 25 keys at a time,
+// FlushExpired with one conditional DeleteItem per expired item: their cost
+// grows with the size of the table, not of the namespace, so a table shared
+// by many caches makes them expensive. Everything else costs one or two requests.
 //
 // Configuration keys (see cachette.Config): backend=dynamodb, region
 // and/or dynamodb_url (an endpoint override, such as a local DynamoDB),
@@ -694,20 +695,57 @@ func (s *Store) Flush(ctx context.Context) error {
 }
 
 // FlushExpired removes the expired items of this store's prefix, which
-// DynamoDB's TTL would delete later, if at all. It scans the whole table.
-// An entry rewritten between the scan and the delete may be removed too
-// (a miss, never a wrong value).
+// DynamoDB's TTL would delete later, if at all. It scans the whole table,
+// then deletes each expired item with its own DeleteItem conditioned on the
+// item still being expired (expms <= now), so an entry rewritten or a lock
+// taken over between the scan and the delete is left alone; the chunks of a
+// removed entry go with it. That costs one request per expired item (the
+// same write capacity as a batch delete, but up to 25 times the requests).
 func (s *Store) FlushExpired(ctx context.Context) error {
+	now := time.Now()
 	err := s.scan(ctx, escapeKey(s.prefix+":"), true, func(items []map[string]types.AttributeValue) error {
-		var keys []string
-		for _, it := range items {
-			keys = append(keys, keyString(it))
-			keys = append(keys, s.chunkKeys(it)...)
+		if testHookAfterScan != nil {
+			testHookAfterScan()
 		}
-		return s.deleteAll(ctx, keys)
+		for _, it := range items {
+			if err := s.deleteExpired(ctx, keyString(it), now); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return s.wrap("flush expired", err)
+	}
+	return nil
+}
+
+// testHookAfterScan, set only by tests, runs between FlushExpired's scan of
+// a page and its deletes.
+var testHookAfterScan func()
+
+// deleteExpired deletes the item under k if it is expired at now, and the
+// chunks of the value it held.
+func (s *Store) deleteExpired(ctx context.Context, k string, now time.Time) error {
+	rctx, cancel := s.reqCtx(ctx)
+	out, err := s.client.DeleteItem(rctx, &dynamodb.DeleteItemInput{
+		TableName:                 &s.table,
+		Key:                       keyOf(k),
+		ConditionExpression:       aws.String("#m <= :now"),
+		ExpressionAttributeNames:  map[string]string{"#m": attrExpMS},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.UnixMilli())},
+		ReturnValues:              types.ReturnValueAllOld,
+	})
+	cancel()
+	var changed *types.ConditionalCheckFailedException
+	if errors.As(err, &changed) {
+		return nil // rewritten, taken over or removed since the scan
+	}
+	if err != nil {
+		return err
+	}
+	if chunks := s.chunkKeys(out.Attributes); len(chunks) > 0 {
+		return s.deleteAll(ctx, chunks)
 	}
 	return nil
 }

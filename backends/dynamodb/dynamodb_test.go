@@ -655,3 +655,58 @@ func TestPrefixWithColonRejected(t *testing.T) {
 		t.Fatalf("Open with prefix a:b = %v; want a dynamodb error about the prefix", err)
 	}
 }
+
+// TestFlushExpiredSparesWhatChangedAfterTheScan takes over an expired lock
+// and rewrites an expired entry between FlushExpired's scan and its
+// deletes: both must survive, or the lock could be held twice.
+func TestFlushExpiredSparesWhatChangedAfterTheScan(t *testing.T) {
+	s := openStore(t, backendtest.NewPrefix())
+	ctx := backendtest.Ctx(t)
+	start := time.Now()
+	if _, ok, err := s.Lock(ctx, "job", 100*time.Millisecond); err != nil || !ok {
+		t.Fatalf("Lock = %v, %v", ok, err)
+	}
+	if err := s.Set(ctx, "k", []byte("old"), start.Add(100*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set(ctx, "gone", []byte("old"), start.Add(100*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(start.Add(100*time.Millisecond)) + 5*time.Millisecond)
+
+	var token string
+	ran := false
+	restore := dynamodb.SetTestHookAfterScan(func() {
+		if ran {
+			return
+		}
+		ran = true
+		tok, ok, err := s.Lock(ctx, "job", time.Minute)
+		if err != nil || !ok {
+			t.Errorf("taking over the expired lock = %v, %v", ok, err)
+		}
+		token = tok
+		if err := s.Set(ctx, "k", []byte("new"), time.Now().Add(time.Minute)); err != nil {
+			t.Error(err)
+		}
+	})
+	defer restore()
+	if err := s.FlushExpired(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !ran {
+		t.Fatal("FlushExpired found nothing expired to scan")
+	}
+	if _, ok, err := s.Lock(ctx, "job", time.Minute); err != nil || ok {
+		t.Fatalf("Lock after FlushExpired = %v, %v; want held: FlushExpired removed a lock taken over after its scan", ok, err)
+	}
+	if got, _, err := s.Get(ctx, "k"); err != nil || string(got) != "new" {
+		t.Fatalf("Get(k) = %q, %v; want the entry rewritten after the scan", got, err)
+	}
+	if keys := scanKeys(t, s.Client(), s.Table(), s.Prefix()+":gone"); len(keys) != 0 {
+		t.Fatalf("the expired entry is still stored: %q", keys)
+	}
+	if ok, err := s.Unlock(ctx, "job", token); err != nil || !ok {
+		t.Fatalf("Unlock by the new holder = %v, %v; want true", ok, err)
+	}
+}
