@@ -527,9 +527,16 @@ func (s *Store) FlushExpired(context.Context) error { return nil }
 
 // scan calls fn with each batch of keys matching pattern, on every primary
 // node the client knows (replicas hold copies of the same keys). Nodes are
-// scanned concurrently.
+// scanned concurrently. A client that knows a single node outside a
+// cluster (one server, or a Sentinel's master) scans it without asking its
+// ROLE, which some servers do not offer.
 func (s *Store) scan(ctx context.Context, pattern string, fn func(context.Context, []string) error) error {
 	nodes := s.client.Nodes()
+	if s.client.Mode() != valkeygo.ClientModeCluster && len(nodes) == 1 {
+		for _, node := range nodes {
+			return s.scanKeys(ctx, node, pattern, fn)
+		}
+	}
 	errs := make(chan error, len(nodes))
 	var wg sync.WaitGroup
 	for addr, node := range nodes {
@@ -555,6 +562,11 @@ func (s *Store) scanNode(ctx context.Context, node valkeygo.Client, pattern stri
 	if err != nil || !primary {
 		return err
 	}
+	return s.scanKeys(ctx, node, pattern, fn)
+}
+
+// scanKeys runs SCAN on one node and calls fn with each batch of keys.
+func (s *Store) scanKeys(ctx context.Context, node valkeygo.Client, pattern string, fn func(context.Context, []string) error) error {
 	var cursor uint64
 	for {
 		cctx, cancel := s.opCtx(ctx)

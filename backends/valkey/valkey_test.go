@@ -681,3 +681,32 @@ func BenchmarkBackend(b *testing.B) {
 	u := backendtest.BenchEnv(b, envURL)
 	backendtest.Bench(b, func(t testing.TB, prefix string) backends.Backend { return open(t, u, prefix) })
 }
+
+// TestScanWithoutRole runs Flush and ClearNamespace on a single server that
+// does not offer ROLE (renamed away, as some managed services and ACLs do):
+// outside a cluster there is no replica to tell apart, so the store must
+// not need it.
+func TestScanWithoutRole(t *testing.T) {
+	srv := startServer(t, "--rename-command", "ROLE", "")
+	s, err := valkey.Open(backendtest.Ctx(t), backends.Settings{Prefix: "norole", ValkeyURL: "valkey://" + srv.Addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := backendtest.Ctx(t)
+	exp := time.Now().Add(time.Minute)
+	for _, k := range []string{"ns:1", "ns:2", "other"} {
+		if err := s.Set(ctx, k, []byte("v"), exp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.ClearNamespace(ctx, "ns"); err != nil || n != 2 {
+		t.Fatalf("ClearNamespace(ns) = %d, %v; want 2", n, err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	if _, _, err := s.Get(ctx, "other"); !errors.Is(err, backends.ErrNotFound) {
+		t.Fatalf("Get(other) after Flush = %v; want ErrNotFound", err)
+	}
+}
