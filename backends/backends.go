@@ -191,9 +191,9 @@ func CheckPrefix(name, prefix string) error {
 // keeps expiries to the millisecond never drops an entry before the instant
 // it was given.
 func CeilMilli(t time.Time) int64 {
-	ns := t.UnixNano()
-	ms := ns / 1e6
-	if ns%1e6 > 0 {
+	// Not through UnixNano, which overflows outside the years 1678-2262.
+	ms := t.UnixMilli() // rounded down: Nanosecond() is never negative
+	if t.Nanosecond()%int(time.Millisecond) != 0 {
 		ms++
 	}
 	return ms

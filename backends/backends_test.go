@@ -79,6 +79,9 @@ func TestCeilMilli(t *testing.T) {
 		{base.Add(time.Nanosecond), 1_700_000_000_124},
 		{base.Add(999_999 * time.Nanosecond), 1_700_000_000_124},
 		{time.UnixMilli(-5).Add(-time.Nanosecond), -5},
+		// Outside the years UnixNano can represent.
+		{time.UnixMilli(3_472_328_296_227_680_304), 3_472_328_296_227_680_304},
+		{time.UnixMilli(-3_472_328_296_227_680_304).Add(time.Nanosecond), -3_472_328_296_227_680_303},
 	}
 	for _, tt := range tests {
 		if got := CeilMilli(tt.t); got != tt.want {
