@@ -1,7 +1,7 @@
 # cachette — developer targets. `make test` is what CI runs.
 GO        ?= go
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
-FUZZTIME  ?= 3s
+FUZZTIME  ?= 20000x
 BENCHTIME ?= 300ms
 
 .PHONY: test test-short lint vet fuzz bench services-up services-down services-status examples run
@@ -21,7 +21,7 @@ lint: vet
 vet:
 	$(GO) vet ./...
 
-## fuzz: run every fuzz target listed in scripts/fuzz-targets.txt for FUZZTIME each
+## fuzz: run every fuzz target of scripts/fuzz-targets.txt for FUZZTIME each (a count like 20000x, or a duration like 30s)
 fuzz:
 	bash scripts/fuzz.sh $(FUZZTIME)
 
