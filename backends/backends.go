@@ -24,6 +24,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // ErrNotFound is returned by Get when the key is absent or expired.
@@ -210,3 +211,39 @@ func NewToken() string {
 
 // Alive reports whether an entry expiring at expiresAt is alive at now.
 func Alive(expiresAt, now time.Time) bool { return now.Before(expiresAt) }
+
+// EscapeUTF8 makes a store key valid UTF-8, for stores whose keys must be
+// (MongoDB's BSON strings, DynamoDB's string keys), reversibly: each byte
+// that is not part of valid UTF-8 becomes U+FFFD and two hex digits, and
+// U+FFFD itself becomes U+FFFD "uu". Keys that are valid UTF-8 without
+// U+FFFD are returned as they are. The escape of a string is the escape of
+// its parts joined, so a prefix maps to the prefix of the mapped keys, and
+// distinct keys stay distinct.
+func EscapeUTF8(k string) string {
+	if PlainUTF8(k) {
+		return k
+	}
+	var b strings.Builder
+	b.Grow(len(k) + 8)
+	for i := 0; i < len(k); {
+		r, n := utf8.DecodeRuneInString(k[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			b.WriteRune(utf8.RuneError)
+			b.WriteString(hex.EncodeToString([]byte{k[i]}))
+		case r == utf8.RuneError:
+			b.WriteRune(utf8.RuneError)
+			b.WriteString("uu")
+		default:
+			b.WriteString(k[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// PlainUTF8 reports whether EscapeUTF8 leaves k as it is: valid UTF-8
+// without U+FFFD, the rune that marks its escapes.
+func PlainUTF8(k string) bool {
+	return utf8.ValidString(k) && !strings.ContainsRune(k, utf8.RuneError)
+}

@@ -273,7 +273,7 @@ func newStore(client *dynamodb.Client, table, prefix string, timeout time.Durati
 	if err := backends.CheckPrefix("dynamodb", prefix); err != nil {
 		return nil, err
 	}
-	if len(escapeKey(prefix)) > MaxPrefixSize {
+	if len(backends.EscapeUTF8(prefix)) > MaxPrefixSize {
 		return nil, fmt.Errorf("dynamodb: the prefix is %d bytes long; at most %d fit in a DynamoDB key", len(prefix), MaxPrefixSize)
 	}
 	if log == nil {
@@ -681,7 +681,7 @@ func (s *Store) ClearNamespace(ctx context.Context, namespace string) (int, erro
 // Flush removes every item of this store's prefix (entries, chunks and
 // locks) and nothing else. It scans the whole table.
 func (s *Store) Flush(ctx context.Context) error {
-	err := s.scan(ctx, escapeKey(s.prefix+":"), false, func(items []map[string]types.AttributeValue) error {
+	err := s.scan(ctx, backends.EscapeUTF8(s.prefix+":"), false, func(items []map[string]types.AttributeValue) error {
 		keys := make([]string, len(items))
 		for i, it := range items {
 			keys[i] = keyString(it)
@@ -703,7 +703,7 @@ func (s *Store) Flush(ctx context.Context) error {
 // same write capacity as a batch delete, but up to 25 times the requests).
 func (s *Store) FlushExpired(ctx context.Context) error {
 	now := time.Now()
-	err := s.scan(ctx, escapeKey(s.prefix+":"), true, func(items []map[string]types.AttributeValue) error {
+	err := s.scan(ctx, backends.EscapeUTF8(s.prefix+":"), true, func(items []map[string]types.AttributeValue) error {
 		if testHookAfterScan != nil {
 			testHookAfterScan()
 		}
@@ -931,7 +931,7 @@ func (s *Store) lockKey(key string) string { return storeKey(backends.LockKey(s.
 // that start with it, or fails when it is too long to survive the
 // shortening of long keys.
 func keyPrefix(p string) (string, error) {
-	e := escapeKey(p)
+	e := backends.EscapeUTF8(p)
 	if len(e) > keyKeep-2*utf8.UTFMax {
 		return "", fmt.Errorf("the namespace is too long (%d bytes); at most about %d bytes can be matched in DynamoDB keys", len(p), keyKeep-2*utf8.UTFMax)
 	}
@@ -945,53 +945,20 @@ const hashMark = "\x00sha256:"
 
 // storeKey is the partition key of a full key ("prefix:key"). DynamoDB
 // takes keys of valid UTF-8 up to 2048 bytes. A key that is not valid
-// UTF-8 is escaped (see escapeKey); one that is (then) longer than 2048
+// UTF-8 is escaped (see backends.EscapeUTF8); one that is (then) longer than 2048
 // bytes is stored as its first bytes followed by a SHA-256 of the whole.
 // Distinct keys stay distinct and keep their namespace as a prefix.
 func storeKey(full string) string {
-	plain := plainKey(full)
+	plain := backends.PlainUTF8(full)
 	if plain && len(full) <= maxKeySize {
 		return full
 	}
-	e := escapeKey(full)
+	e := backends.EscapeUTF8(full)
 	if !plain && len(e) <= maxKeySize {
 		return e
 	}
 	sum := sha256.Sum256([]byte(full))
 	return e[:runeStart(e, keyKeep)] + hashMark + hex.EncodeToString(sum[:])
-}
-
-// plainKey reports whether k is stored as it is: valid UTF-8 without
-// U+FFFD, the rune escapeKey marks its escapes with.
-func plainKey(k string) bool {
-	return utf8.ValidString(k) && !strings.ContainsRune(k, utf8.RuneError)
-}
-
-// escapeKey makes k valid UTF-8, reversibly: each byte that is not part of
-// valid UTF-8 becomes U+FFFD and two hex digits, and U+FFFD itself becomes
-// U+FFFD "uu". The escape of a string is the escape of its parts joined,
-// so a prefix maps to the prefix of the mapped keys.
-func escapeKey(k string) string {
-	if plainKey(k) {
-		return k
-	}
-	var b strings.Builder
-	b.Grow(len(k) + 8)
-	for i := 0; i < len(k); {
-		r, n := utf8.DecodeRuneInString(k[i:])
-		switch {
-		case r == utf8.RuneError && n == 1:
-			b.WriteRune(utf8.RuneError)
-			b.WriteString(hex.EncodeToString([]byte{k[i]}))
-		case r == utf8.RuneError:
-			b.WriteRune(utf8.RuneError)
-			b.WriteString("uu")
-		default:
-			b.WriteString(k[i : i+n])
-		}
-		i += n
-	}
-	return b.String()
 }
 
 // runeStart returns the largest i <= n at which a rune of s starts.

@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// unescapeKey inverts escapeKey, to show that it loses nothing.
+// unescapeKey inverts backends.EscapeUTF8, to show that it loses nothing.
 func unescapeKey(e string) (string, bool) {
 	var b strings.Builder
 	for i := 0; i < len(e); {

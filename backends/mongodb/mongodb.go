@@ -46,7 +46,6 @@ package mongodb
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -56,7 +55,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -509,40 +507,9 @@ func (s *Store) Close() error {
 func (s *Store) id(key string) string     { return docID(backends.Key(s.prefix, key)) }
 func (s *Store) lockID(key string) string { return docID(backends.LockKey(s.prefix, key)) }
 
-// docID is the _id of a store key. BSON strings must be valid UTF-8, so a
-// key that is not is escaped, reversibly: each byte that is not part of
-// valid UTF-8 becomes U+FFFD and two hex digits, and U+FFFD itself becomes
-// U+FFFD "uu". Other keys are stored as they are. The escape of a string
-// is the escape of its parts joined, so a prefix maps to the prefix of the
-// mapped keys, and distinct keys stay distinct.
-func docID(k string) string {
-	if plainKey(k) {
-		return k
-	}
-	var b strings.Builder
-	b.Grow(len(k) + 8)
-	for i := 0; i < len(k); {
-		r, n := utf8.DecodeRuneInString(k[i:])
-		switch {
-		case r == utf8.RuneError && n == 1:
-			b.WriteRune(utf8.RuneError)
-			b.WriteString(hex.EncodeToString([]byte{k[i]}))
-		case r == utf8.RuneError:
-			b.WriteRune(utf8.RuneError)
-			b.WriteString("uu")
-		default:
-			b.WriteString(k[i : i+n])
-		}
-		i += n
-	}
-	return b.String()
-}
-
-// plainKey reports whether k is stored as it is: valid UTF-8 without
-// U+FFFD, the rune docID marks its escapes with.
-func plainKey(k string) bool {
-	return utf8.ValidString(k) && !strings.ContainsRune(k, utf8.RuneError)
-}
+// docID is the _id of a store key: BSON strings must be valid UTF-8, so
+// keys that are not are escaped reversibly (backends.EscapeUTF8).
+func docID(k string) string { return backends.EscapeUTF8(k) }
 
 // prefixFilter matches the documents whose _id starts with p (a key prefix
 // ending in ":"), through an anchored regular expression, which the _id
