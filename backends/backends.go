@@ -247,3 +247,32 @@ func EscapeUTF8(k string) string {
 func PlainUTF8(k string) bool {
 	return utf8.ValidString(k) && !strings.ContainsRune(k, utf8.RuneError)
 }
+
+// Redact returns err with every non-empty secret in its message replaced by
+// "xxxxx", keeping err's chain for errors.Is and errors.As; stores use it so
+// that passwords from their URLs never reach an error or a log.
+func Redact(err error, secrets []string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	changed := false
+	for _, s := range secrets {
+		if s != "" && strings.Contains(msg, s) {
+			msg = strings.ReplaceAll(msg, s, "xxxxx")
+			changed = true
+		}
+	}
+	if !changed {
+		return err
+	}
+	return &redactedError{msg: msg, err: err}
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }

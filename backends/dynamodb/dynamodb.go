@@ -191,7 +191,7 @@ func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
 	defer cancel()
 	cfg, err := config.LoadDefaultConfig(lctx, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("dynamodb: load AWS configuration: %w", redact(err, secrets))
+		return nil, fmt.Errorf("dynamodb: load AWS configuration: %w", backends.Redact(err, secrets))
 	}
 	if endpoint != "" {
 		if cfg.Region == "" {
@@ -232,7 +232,7 @@ func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
 	}
 	if err := st.setup(ctx); err != nil {
 		conns.closeAll()
-		return nil, fmt.Errorf("dynamodb: open table %q at %s: %w", table, where, redact(err, secrets))
+		return nil, fmt.Errorf("dynamodb: open table %q at %s: %w", table, where, backends.Redact(err, secrets))
 	}
 	return st, nil
 }
@@ -420,7 +420,7 @@ func (s *Store) enableTTL(ctx context.Context) {
 		s.log.Debug("dynamodb: the endpoint does not implement TTL; expired entries stay until FlushExpired", "table", s.table)
 	default:
 		s.log.Warn("dynamodb: could not enable TTL; expired entries stay until FlushExpired",
-			"table", s.table, "err", redact(err, s.secrets))
+			"table", s.table, "err", backends.Redact(err, s.secrets))
 	}
 }
 
@@ -429,9 +429,9 @@ func (s *Store) wrap(op string, err error) error {
 	if errors.As(err, &api) && api.ErrorCode() == "ValidationException" &&
 		strings.Contains(strings.ToLower(api.ErrorMessage()), "size") {
 		return fmt.Errorf("dynamodb: %s: the item is larger than DynamoDB accepts (400 KB): %v: %w",
-			op, redact(err, s.secrets), backends.ErrTooLarge)
+			op, backends.Redact(err, s.secrets), backends.ErrTooLarge)
 	}
-	return fmt.Errorf("dynamodb: %s: %w", op, redact(err, s.secrets))
+	return fmt.Errorf("dynamodb: %s: %w", op, backends.Redact(err, s.secrets))
 }
 
 func (s *Store) reqCtx(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -816,7 +816,7 @@ func (s *Store) deleteKeys(ctx context.Context, keys []string) {
 	}
 	if err := s.deleteAll(context.WithoutCancel(ctx), keys); err != nil {
 		s.log.Warn("dynamodb: could not delete the chunks of a replaced value; they expire with it",
-			"table", s.table, "chunks", len(keys), "err", redact(err, s.secrets))
+			"table", s.table, "chunks", len(keys), "err", backends.Redact(err, s.secrets))
 	}
 }
 
@@ -1091,31 +1091,4 @@ func (c *trackedConn) Close() error {
 	delete(c.t.conns, c)
 	c.t.mu.Unlock()
 	return c.Conn.Close()
-}
-
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
-
-// redact hides secrets from err's message, keeping its chain for errors.Is.
-func redact(err error, secrets []string) error {
-	if err == nil || len(secrets) == 0 {
-		return err
-	}
-	msg := err.Error()
-	changed := false
-	for _, s := range secrets {
-		if s != "" && strings.Contains(msg, s) {
-			msg = strings.ReplaceAll(msg, s, "xxxxx")
-			changed = true
-		}
-	}
-	if !changed {
-		return err
-	}
-	return &redactedError{msg: msg, err: err}
 }

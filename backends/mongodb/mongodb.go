@@ -164,7 +164,7 @@ func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
 	where := serverName(opts)
 	client, err := mongo.Connect(opts)
 	if err != nil {
-		return nil, fmt.Errorf("mongodb: connect to %s: %w", where, redact(err, secrets))
+		return nil, fmt.Errorf("mongodb: connect to %s: %w", where, backends.Redact(err, secrets))
 	}
 	db, coll := s.DatabaseName, s.TableName
 	if db == "" {
@@ -179,7 +179,7 @@ func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
 		dctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		_ = client.Disconnect(dctx)
-		return nil, fmt.Errorf("mongodb: open at %s: %w", where, redact(err, secrets))
+		return nil, fmt.Errorf("mongodb: open at %s: %w", where, backends.Redact(err, secrets))
 	}
 	return st, nil
 }
@@ -615,55 +615,4 @@ func urlSecrets(raw string) []string {
 	}
 	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
 	return secrets
-}
-
-// redactURL returns raw with its password replaced by "xxxxx". Errors do
-// not use it (see serverName): it keeps the options, and a password with a
-// raw "/" or "?" escapes it.
-func redactURL(raw string) string {
-	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok {
-		return "(a URL without a scheme)"
-	}
-	end := len(rest)
-	if i := strings.IndexAny(rest, "/?"); i >= 0 {
-		end = i
-	}
-	at := strings.LastIndex(rest[:end], "@")
-	if at < 0 {
-		return raw
-	}
-	user, _, hasPass := strings.Cut(rest[:at], ":")
-	if !hasPass {
-		return raw
-	}
-	return scheme + "://" + user + ":xxxxx" + rest[at:]
-}
-
-// redactedError hides secrets from an error's message while keeping the
-// error chain for errors.Is and errors.As.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
-
-func redact(err error, secrets []string) error {
-	if err == nil {
-		return nil
-	}
-	msg := err.Error()
-	changed := false
-	for _, s := range secrets {
-		if s != "" && strings.Contains(msg, s) {
-			msg = strings.ReplaceAll(msg, s, "xxxxx")
-			changed = true
-		}
-	}
-	if !changed {
-		return err
-	}
-	return &redactedError{msg: msg, err: err}
 }
