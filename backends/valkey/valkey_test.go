@@ -541,20 +541,6 @@ func startServer(t testing.TB, extra ...string) *backendtest.Server {
 		append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir()}, extra...)...)
 }
 
-// within runs fn and fails the test if it does not return within limit.
-func within(t *testing.T, limit time.Duration, what string, fn func() error) error {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- fn() }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(limit):
-		t.Fatalf("%s did not return within %v", what, limit)
-		return nil
-	}
-}
-
 func TestServerDownAndBack(t *testing.T) {
 	srv := startServer(t)
 	const timeout = 300 * time.Millisecond
@@ -563,65 +549,7 @@ func TestServerDownAndBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	ctx := context.Background() // no deadline: the store's timeout must bound the calls
-	exp := time.Now().Add(time.Minute)
-	if err := s.Set(ctx, "k", []byte("v"), exp); err != nil {
-		t.Fatal(err)
-	}
-	limit := 20 * timeout
-
-	calls := map[string]func() error{
-		"Get": func() error { // a miss is an answer from the server
-			if _, _, err := s.Get(ctx, "k"); err != nil && !errors.Is(err, backends.ErrNotFound) {
-				return err
-			}
-			return nil
-		},
-		"Set":            func() error { return s.Set(ctx, "k", []byte("v"), exp) },
-		"Delete":         func() error { _, err := s.Delete(ctx, "k"); return err },
-		"ClearNamespace": func() error { _, err := s.ClearNamespace(ctx, "ns"); return err },
-		"Flush":          func() error { return s.Flush(ctx) },
-		"Lock":           func() error { _, _, err := s.Lock(ctx, "l", time.Second); return err },
-		"Unlock":         func() error { _, err := s.Unlock(ctx, "l", "t"); return err },
-	}
-
-	// A hung server: the process is stopped, connections stay open.
-	srv.Signal(syscall.SIGSTOP)
-	for name, call := range calls {
-		if err := within(t, limit, name+" on a hung server", call); err == nil {
-			t.Errorf("%s on a hung server succeeded", name)
-		} else if !strings.HasPrefix(err.Error(), "valkey: ") {
-			t.Errorf("%s error lacks the backend name: %v", name, err)
-		}
-	}
-	srv.Signal(syscall.SIGCONT)
-
-	// A dead server.
-	srv.Stop()
-	for name, call := range calls {
-		if err := within(t, limit, name+" on a dead server", call); err == nil {
-			t.Errorf("%s on a dead server succeeded", name)
-		}
-	}
-
-	// Back on the same port: the same store works again.
-	srv.Start()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := s.Set(ctx, "k", []byte("back"), exp)
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Set after restart: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	for name, call := range calls {
-		if err := call(); err != nil {
-			t.Errorf("%s after restart: %v", name, err)
-		}
-	}
+	backendtest.DownAndBack(t, s, srv, "valkey", 20*timeout, backendtest.Hang{Stop: syscall.SIGSTOP, Resume: syscall.SIGCONT})
 }
 
 // TestServerLimitLearned runs a server with a 1 MiB bulk limit: Open
