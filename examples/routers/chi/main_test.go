@@ -130,3 +130,34 @@ func TestAppliedTwice(t *testing.T) {
 		t.Errorf("the handler ran %d times, want 1", n)
 	}
 }
+
+// With different keys (here another Prefix on the route) the two caches
+// do not wait for each other, but each page is stored twice, and when
+// the inner cache answers a request the outer one missed, the outer one
+// reports MISS although no handler ran, and stores the page again.
+func TestAppliedTwiceDifferentKeys(t *testing.T) {
+	cache, store := routertest.NewCache(t)
+	a := &api{}
+	r := chi.NewRouter()
+	r.Use(httpcache.Middleware(cache, wide))
+	other := route
+	other.Prefix = "route"
+	r.With(httpcache.Middleware(cache, other)).Get("/blogs/{id}", a.getBlog)
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+
+	first := routertest.Get(t, srv.URL+"/blogs/42")
+	if first.Status != httpcache.StatusMiss || store.Writes() != 2 || store.RefusedLocks() != 0 {
+		t.Errorf("first GET: %+v, %d writes, %d refused locks; want MISS, 2, 0", first, store.Writes(), store.RefusedLocks())
+	}
+	if _, err := cache.ClearNamespace(t.Context(), httpcache.DefaultPrefix); err != nil { // the outer entry only
+		t.Fatal(err)
+	}
+	again := routertest.Get(t, srv.URL+"/blogs/42")
+	if again.Status != httpcache.StatusMiss || again.Body != first.Body {
+		t.Errorf("second GET: %+v, want MISS (the outer cache's word) with the same body", again)
+	}
+	if n, w := a.rendered.Load(), store.Writes(); n != 1 || w != 3 {
+		t.Errorf("%d renders, %d writes; want 1 (the inner cache answered) and 3", n, w)
+	}
+}
