@@ -4,7 +4,7 @@ STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME  ?= 20000x
 BENCHTIME ?= 300ms
 
-.PHONY: test test-short lint vet fuzz bench services-up services-down services-status examples run
+.PHONY: test test-short lint vet fuzz bench conformance services-up services-down services-status examples run
 
 ## test: start the servers, lint, run every test with -race (servers required), fuzz briefly, stop the servers
 test:
@@ -30,6 +30,10 @@ fuzz:
 ## bench: library benchmarks (servers from `make services-up` when available)
 bench:
 	bash scripts/bench.sh $(BENCHTIME)
+
+## conformance: the HTTP caching test suite (not in this repository; CACHE_TESTS=its directory) against httpcache, souin and no cache
+conformance:
+	bash scripts/conformance.sh
 
 ## run: the HTTP caching example on the in-memory default, on :8080 or $$ADDR
 run:

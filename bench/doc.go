@@ -8,6 +8,11 @@
 // loopback) and cmd/report (turns the raw output into results/latest.md and
 // its charts). scripts/bench.sh at the repository root runs them all; see
 // README-section.md.
+//
+// cmd/conformance is the proxy the HTTP caching test suite (cache-tests.fyi)
+// measures: httpcache, souin or no cache in front of the suite's origin.
+// scripts/conformance.sh runs the suite with it (the suite itself is not in
+// this repository); the results are in results/conformance.md.
 package bench
 
 import (
