@@ -629,3 +629,33 @@ func TestOldVersionEntry(t *testing.T) {
 		t.Errorf("an old entry was logged as corrupt:\n%s", logs.String())
 	}
 }
+
+// TestRefreshKeepsOuterVary: a background refresh runs without the outer
+// middlewares, so it keeps the Vary of the entry it replaces; otherwise the
+// refreshed page of one language would be stored for all.
+func TestRefreshKeepsOuterVary(t *testing.T) {
+	h := &counter{delay: 200 * time.Millisecond, fn: func(w http.ResponseWriter, r *http.Request, n int) {
+		_, _ = fmt.Fprintf(w, "%s %d", r.Header.Get("Accept-Language"), n)
+	}}
+	mw := setVary("Accept-Language")(testMiddleware(inmemoryKind.open(t, nil), Options{TTL: 2 * time.Second})(h))
+	wantStatus(t, request(mw, "GET", "/r", "Accept-Language", "en"), 200, StatusMiss)
+	wantStatus(t, request(mw, "GET", "/r", "Accept-Language", "fr"), 200, StatusMiss)
+	// Ask for en until the early refresh has replaced its entry.
+	deadline := time.Now().Add(waitFor)
+	for {
+		w := request(mw, "GET", "/r", "Accept-Language", "en")
+		if !strings.HasPrefix(w.Body.String(), "en ") {
+			t.Fatalf("en got %q", w.Body)
+		}
+		if w.Body.String() != "en 1" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no early refresh")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if w := request(mw, "GET", "/r", "Accept-Language", "fr"); !strings.HasPrefix(w.Body.String(), "fr ") {
+		t.Errorf("fr after the en refresh got %q (%s)", w.Body, w.Header().Get(StatusHeader))
+	}
+}
