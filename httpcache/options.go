@@ -93,15 +93,18 @@ type Options struct {
 	// MaxBodySize is the largest body stored, in bytes; default 8 MiB. A
 	// bigger response still streams to the client in full. Unless its
 	// Content-Length declared the size up front, the client has had its
-	// headers, Cache-Control: max-age=<TTL> included, before the body
-	// outgrew the cap; the response is not stored all the same.
+	// headers (with the middleware's Cache-Control: max-age=<TTL> when the
+	// handler sent none) before the body outgrew the cap; the response is
+	// not stored all the same.
 	MaxBodySize int64
 	// RefreshTimeout bounds a background early refresh; default 30s.
 	RefreshTimeout time.Duration
 	// StoreTimeout bounds each store call the middleware makes; default 1s.
 	// After a store error the middleware leaves the store alone for a
 	// second (requests are MISSes served by the handler), so a store that
-	// is down costs one timeout per second, not one per request.
+	// is down costs one timeout per second, not one per request. A key or
+	// value the store refuses (backends.ErrInvalidKey, ErrTooLarge) is not
+	// a store error: only that request goes without the cache.
 	StoreTimeout time.Duration
 	// Logger receives store errors and corrupt entries; default slog.Default().
 	Logger *slog.Logger
