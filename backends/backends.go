@@ -37,6 +37,11 @@ var ErrNotSupported = errors.New("cachette: operation not supported by this back
 // ErrTooLarge is returned by Set when a value is larger than the store accepts.
 var ErrTooLarge = errors.New("cachette: value too large for this backend")
 
+// ErrInvalidKey is wrapped by a store's error about a key it cannot hold
+// (longer than its limit, say): the key is at fault, not the store, which
+// keeps working for other keys.
+var ErrInvalidKey = errors.New("cachette: key not accepted by this backend")
+
 // ErrUnknownBackend is returned by Open for a name no imported package registered.
 var ErrUnknownBackend = errors.New("cachette: unknown backend")
 

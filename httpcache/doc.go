@@ -8,48 +8,65 @@
 // X-Cache-Status: BYPASS, and the cache is neither read nor written. A
 // method other than GET or HEAD, or a request Cache-Control with no-cache
 // or no-store (anywhere in the list, any case), or Pragma: no-cache, gets
-// NO_CACHE the same way. A request with an Authorization header also goes
-// straight to the handler (MISS) unless Options.AllowAuthorized is set.
-// Otherwise the key is "prefix:GET:host:path", then "?" and a short hash of
-// the canonical query (HEAD shares GET's key): without Options.Filter every
-// parameter counts, sorted by name, the values of one name in their order;
+// NO_CACHE the same way. A request with an Authorization header (unless
+// Options.AllowAuthorized is set), with a Cookie header (unless
+// Options.AllowCookies is set) or with an Upgrade header (a WebSocket
+// handshake, say) also goes straight to the handler (MISS): nothing is read
+// or written, and it never waits for another request. Otherwise the key is
+// "prefix:GET:host:path", then "?" and a short hash of the canonical query
+// (HEAD shares GET's key). The host is r.Host, lower-cased: the Host the
+// server received, never X-Forwarded-Host, Forwarded or another header a
+// proxy adds. Behind a proxy that rewrites Host to its upstream's name,
+// every site the proxy serves therefore shares one set of entries; when
+// that matters, set r.Host from the header the proxy is trusted to send in
+// a middleware that runs before the cache. (A client that picks its own
+// Host only picks the entries it reads and writes.) Without Options.Filter
+// every parameter counts, sorted by name, the values of one name in their
+// order;
 // with a Filter only its `query:"name"` fields count, defaults filled in
 // and slices de-duplicated and sorted, as Decode gives them to the handler.
 // A query that does not parse is not cached (MISS, straight to the
 // handler): without a Filter, any parameter url.ParseQuery rejects (a bad
 // escape such as %zz, a semicolon); with one, only a parameter a field
 // reads, or a value that does not parse as the field's type, since the
-// other parameters are ignored anyway. If the store holds a live response,
-// it is replayed as a HIT with Cache-Control: max-age=N (N the seconds
-// left, rounded up, at least 1 and at most the TTL's whole seconds), Age
-// and a strong ETag, or 304 Not Modified when If-None-Match matches the
-// ETag; when the entry is within the early-refresh window (see
+// other parameters are ignored anyway. A Filter must have at least one
+// query field. If the store holds a live response, it is replayed as a HIT
+// with Age (the seconds since it was stored) and its ETag, or 304 Not
+// Modified when If-None-Match matches the ETag; when the entry is within
+// the early-refresh window (see
 // Options.Buffer), one request per key takes the store lock "lock:<key>"
 // and recomputes it in the background with a detached copy of the request,
 // while every request keeps getting the HIT. Otherwise it is a MISS: the
 // first request for the key in this process runs the handler, whose
-// response streams to the client as it is written (Flush works) and is
-// captured; identical requests that arrive meanwhile wait for it and get it
-// as a HIT, or run the handler themselves if it could not be stored. A
-// request whose context ends while it waits (its client went away) returns
-// without running the handler and without writing anything. Across
-// processes, that first request takes the store lock "lock:<key>" for
-// Options.LockTTL; a request that finds the lock taken polls the store for
-// the holder's response and computes it itself after LockTTL rather than
-// fail. The response is stored for Options.TTL when its status is in
+// response streams to the client as it is written and is captured;
+// identical requests that arrive meanwhile wait for it and get it as a
+// HIT, or run the handler themselves as soon as it turns out not to be
+// storable: at its status and headers, or when the handler flushes or
+// hijacks (a stream or a protocol switch never makes another request
+// wait). A request whose context ends while it waits (its client went
+// away) returns without running the handler and without writing anything.
+// Across processes, that first request takes the store lock "lock:<key>"
+// for Options.LockTTL, and releases it as soon as its response turns out
+// not to be storable; a request that finds the lock taken polls the store
+// for the holder's response and computes it itself after LockTTL rather
+// than fail. The response is stored for Options.TTL when its status is in
 // Options.CacheStatuses (200 by default), it has no Set-Cookie, no
-// Cache-Control no-store, private or no-cache, no Vary: * and no trailers,
-// and its body is at most Options.MaxBodySize. A MISS whose response is to
-// be stored carries Cache-Control: max-age=<TTL> (capped like a HIT's); the
-// headers leave before the body is complete, so a response that then
-// outgrows MaxBodySize, or whose store write fails, still carries it. A
-// MISS that is never stored (not storable, or the store lock failed) keeps
-// the handler's own Cache-Control. A response with Vary is stored under a
-// key that adds the named request headers, with a small marker under the
-// base key naming them. Any cache error (store down or slower than
-// Options.StoreTimeout, corrupt entry) is logged and the request is served
-// by the handler as a MISS, and after a store error the store is left alone
-// for a second: the cache never turns a working handler into an error.
+// Cache-Control no-store, private or no-cache, no Vary: *, no trailers, is
+// not an event stream (Content-Type text/event-stream), was not hijacked
+// and had nothing written after a flush, and its body is at most
+// Options.MaxBodySize. A response with Vary is stored under a key that
+// adds the named request headers, with a small marker under the base key
+// naming them. Vary is read from the response as sent: one set by an outer
+// middleware (Vary: Accept-Language, Vary: Cookie) counts like the
+// handler's, so two requests that differ in a varied header never share an
+// entry. Any cache error (store down or slower than Options.StoreTimeout,
+// corrupt entry) is logged and the request is served by the handler as a
+// MISS, and after a store error the store is left alone for a second: the
+// cache never turns a working handler into an error. A key or value the
+// store refuses (an error wrapping backends.ErrInvalidKey or
+// backends.ErrTooLarge: a path longer than the gob store's 1 MiB key
+// limit, say) is not a store error: that request is served without the
+// cache, and the others keep using it.
 //
 // # Headers
 //
@@ -60,20 +77,56 @@
 // wrote its status, is left out, and on a HIT the stored headers are set on
 // top of the ones the outer middlewares set for the current request. (A
 // Set-Cookie or Cache-Control no-store set outside still prevents storage.)
-// Header names are stored in canonical form, so a handler that writes
-// w.Header()["ETag"] or ["vary"] directly gets the same behaviour as with
-// Set. Also left out are the hop-by-hop headers (Connection and the headers
-// it names, Keep-Alive, Proxy-*, TE, Trailer, Transfer-Encoding, Upgrade)
-// and Date, Age, Cache-Control, Content-Length and X-Cache-Status, which
-// are set afresh on every answer. A body the handler encoded itself
-// (Content-Encoding) is stored as is; the cache compresses stored values
-// per its Config.Compression, so the middleware does not. The handler's own
-// ETag is kept when it is strong; otherwise (none, or a weak W/ one) the
-// ETag is a strong hash of the body. The middleware owns Cache-Control on
-// the responses it stores or serves: a handler's Cache-Control (other than
-// no-store, private or no-cache, which prevent storage) is replaced by
-// max-age. Only If-None-Match is evaluated, not If-Modified-Since; a Range
-// request gets the full stored body.
+// Vary is the exception: it is always stored as sent, since it keys the
+// response. Header names are stored in canonical form, so a handler that
+// writes w.Header()["ETag"] or ["vary"] directly gets the same behaviour
+// as with Set. Also left out are the hop-by-hop headers (Connection and
+// the headers it names, Keep-Alive, Proxy-*, TE, Trailer,
+// Transfer-Encoding, Upgrade) and Date, Age, Content-Length and
+// X-Cache-Status, which are set afresh on every answer. A body the handler
+// encoded itself (Content-Encoding) is stored as is; the cache compresses
+// stored values per its Config.Compression, so the middleware does not.
+//
+// Cache-Control: a handler's own (other than no-store, private or
+// no-cache, which prevent storage) is sent as is on the MISS and replayed
+// as is on every HIT, with Age. When the response has none, the middleware
+// writes max-age=N itself, N the TTL's whole seconds (at least 1): on a
+// stored MISS, and on every HIT together with Age, the seconds since the
+// response was stored, so that a downstream cache sees exactly the time
+// left. The MISS headers leave before the body is complete, so a response
+// that then outgrows MaxBodySize, is flushed and written to again, or
+// whose store write fails, still carries that max-age. A MISS that is
+// never stored gets none.
+//
+// ETag: the handler's own, weak or strong, is stored and replayed
+// unchanged, and If-None-Match is compared with it weakly (W/ ignored), so
+// a client revalidating with the tag it got on the MISS gets 304 Not
+// Modified. A response without one gets a strong hash of the body, the
+// same on every HIT (the MISS, whose headers leave before the body is
+// known, has none). Only If-None-Match is evaluated, not
+// If-Modified-Since; a Range request gets the full stored body.
+//
+// # Streams and upgrades
+//
+// The writer the handler gets implements http.Flusher, and http.Hijacker
+// when the server's writer can hijack; its Unwrap gives
+// http.ResponseController the server's writer (deadlines, full duplex). A
+// request with Upgrade skips the cache altogether. A response that is an
+// event stream, or that the handler hijacks, or writes to after a flush,
+// is never stored, and nobody waits for it: the requests that joined it
+// run the handler themselves from the moment it shows (its status, its
+// first flush, the hijack), and the store lock is released then.
+//
+// # Cookies
+//
+// A request with a Cookie header skips the cache by default, like one with
+// Authorization: a cookie usually means a session, and a page for one user
+// must not be served to another. To cache anonymous traffic that carries
+// cookies (analytics, consent), either strip those cookies in a middleware
+// that runs before the cache (so the request has no Cookie header left),
+// or set Options.AllowCookies and make every response that depends on a
+// cookie send Vary: Cookie (the handler or an outer middleware may set it),
+// which keeps one entry per distinct Cookie header.
 //
 // # Statuses
 //
@@ -86,5 +139,7 @@
 //
 // Responses are stored with PutBytes in a small versioned binary format of
 // length-prefixed fields (status, TTL, compute time, headers, body). A
-// value that does not decode is logged, removed and treated as a miss.
+// value that does not decode is logged, removed and treated as a miss; a
+// value of an earlier format version is a quiet miss, replaced by the next
+// response stored.
 package httpcache

@@ -14,7 +14,7 @@ import (
 // by the bytes.
 //
 //	magic    2 bytes  "hc"
-//	version  1 byte   1
+//	version  1 byte   2
 //	kind     1 byte   1 = response, 2 = vary marker
 //
 // A response continues with
@@ -32,8 +32,14 @@ import (
 //
 // Nothing may follow. decodeEntry rejects anything else, so a corrupt or
 // foreign value is a miss, never a wrong answer or a panic.
+//
+// Version 2 has the layout of version 1; what changed is what the headers
+// hold: the Vary of the whole response (version 1 could lose one set by an
+// outer middleware, and so be keyed too broadly), the handler's own
+// Cache-Control and ETag. A version 1 value is a miss, replaced by the
+// next response stored.
 const (
-	entryVersion = 1
+	entryVersion = 2
 	kindResponse = 1
 	kindVary     = 2
 
@@ -47,6 +53,10 @@ var entryMagic = [2]byte{'h', 'c'}
 
 // errCorrupt is wrapped by every decoding error.
 var errCorrupt = errors.New("httpcache: corrupt stored response")
+
+// errOldVersion is the decoding error of a value an earlier version of
+// the package stored: a miss, but not a corrupt one.
+var errOldVersion = fmt.Errorf("%w: stored by an earlier version", errCorrupt)
 
 // storedResponse is a response as stored.
 type storedResponse struct {
@@ -185,6 +195,9 @@ func decodeEntry(b []byte) (entry, error) {
 		return entry{}, fmt.Errorf("%w: bad magic %q", errCorrupt, b[:2])
 	}
 	if b[2] != entryVersion {
+		if b[2] < entryVersion {
+			return entry{}, errOldVersion
+		}
 		return entry{}, fmt.Errorf("%w: unknown version %d", errCorrupt, b[2])
 	}
 	r := &reader{b: b[4:]}

@@ -61,7 +61,8 @@ func TestDecodeRejects(t *testing.T) {
 		"short":           good[:3],
 		"magic":           append([]byte("xx"), good[2:]...),
 		"version":         append([]byte{'h', 'c', 9}, good[3:]...),
-		"kind":            append([]byte{'h', 'c', 1, 7}, good[4:]...),
+		"kind":            append([]byte{'h', 'c', entryVersion, 7}, good[4:]...),
+		"old version":     append([]byte{'h', 'c', 1}, good[3:]...),
 		"status 99":       withStatus(99),
 		"status 600":      withStatus(600),
 		"truncated":       good[:len(good)-1],
@@ -72,13 +73,16 @@ func TestDecodeRejects(t *testing.T) {
 		"no values":       encodeResponse(&storedResponse{status: 200, ttl: time.Second, header: http.Header{"A": {}}}),
 		"empty marker":    encodeVary(nil),
 		"unsorted marker": encodeVary([]string{"B", "A"}),
-		"huge count":      {'h', 'c', 1, 2, 0xff, 0xff, 0xff, 0xff, 0x0f},
-		"bad varint":      {'h', 'c', 1, 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
+		"huge count":      {'h', 'c', entryVersion, 2, 0xff, 0xff, 0xff, 0xff, 0x0f},
+		"bad varint":      {'h', 'c', entryVersion, 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
 	}
 	for name, b := range cases {
 		if _, err := decodeEntry(b); !errors.Is(err, errCorrupt) {
 			t.Errorf("%s: got %v, want errCorrupt", name, err)
 		}
+	}
+	if _, err := decodeEntry(cases["old version"]); !errors.Is(err, errOldVersion) {
+		t.Errorf("old version: got %v, want errOldVersion", err)
 	}
 }
 

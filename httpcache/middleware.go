@@ -82,7 +82,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.pass(w, r, StatusNoCache)
 		return
 	}
-	if !h.cfg.AllowAuthorized && r.Header.Get("Authorization") != "" {
+	if !h.cfg.AllowAuthorized && r.Header.Get("Authorization") != "" ||
+		!h.cfg.AllowCookies && r.Header.Get("Cookie") != "" ||
+		r.Header.Get("Upgrade") != "" {
+		// The response may be the user's own, or a protocol switch.
 		h.pass(w, r, StatusMiss)
 		return
 	}
@@ -144,15 +147,32 @@ func noCache(r *http.Request) bool {
 }
 
 // storeError logs a failed store call and pauses the use of the store,
-// unless the request's own context ended or the value was too large.
+// unless the request's own context ended or the store refused this key or
+// value (backends.ErrInvalidKey, backends.ErrTooLarge): a refusal is about
+// this request, which is served without the cache, not about the store.
 func (h *handler) storeError(ctx context.Context, op, key string, err error) {
 	if ctx.Err() != nil {
 		return // the client went away; not the store's fault
 	}
-	h.log.WarnContext(ctx, "httpcache: store error, serving from the handler", "op", op, "key", key, "error", err)
-	if !errors.Is(err, backends.ErrTooLarge) {
+	switch {
+	case errors.Is(err, backends.ErrInvalidKey):
+		// The key comes from the request (a huge path, say): not worth a warning.
+		h.log.DebugContext(ctx, "httpcache: the store refused the key, not caching this request", "op", op, "key", logKey(key), "error", err)
+	case errors.Is(err, backends.ErrTooLarge):
+		h.log.WarnContext(ctx, "httpcache: the store refused the value, not caching this response", "op", op, "key", logKey(key), "error", err)
+	default:
+		h.log.WarnContext(ctx, "httpcache: store error, serving from the handler", "op", op, "key", logKey(key), "error", err)
 		h.pausedTo.Store(time.Now().Add(storePause).UnixNano())
 	}
+}
+
+// logKey shortens a key for the logs: a request can make it very long.
+func logKey(key string) string {
+	const keep = 256
+	if len(key) <= keep {
+		return key
+	}
+	return key[:keep] + "...(" + strconv.Itoa(len(key)) + " bytes)"
 }
 
 // The store calls, each bounded by StoreTimeout. Writes, unlocks and
@@ -221,6 +241,11 @@ func (h *handler) fetch(ctx context.Context, key string) (entry, time.Duration, 
 		return entry{}, 0, err
 	}
 	e, err := decodeEntry(raw)
+	if errors.Is(err, errOldVersion) {
+		// Overwritten by the next response stored; nothing is wrong.
+		h.log.DebugContext(ctx, "httpcache: entry stored by an earlier version, treated as a miss", "key", logKey(key))
+		return entry{}, 0, nil
+	}
 	if err != nil {
 		h.corrupt(ctx, key, err)
 		return entry{}, 0, nil
@@ -241,12 +266,15 @@ func (h *handler) corrupt(ctx context.Context, key string, reason error) {
 var notModifiedHeaders = []string{"Cache-Control", "Content-Location", "Etag", "Expires", "Vary"}
 
 // serveHit writes a stored response. shared means the response is also
-// handed to other requests, so its header slices are copied.
+// handed to other requests, so its header slices are copied. The
+// handler's Cache-Control is replayed as stored; without one (and none set
+// by an outer middleware for this request) the middleware's max-age, the
+// stored lifetime, goes with Age, the seconds since storing, so a
+// downstream cache sees exactly the time left.
 func serveHit(w http.ResponseWriter, r *http.Request, found *hit, shared bool) {
 	resp := found.resp
 	hdr := w.Header()
-	left := max(found.left, time.Millisecond)
-	age := max(resp.ttl-left, 0) / time.Second
+	age := strconv.FormatInt(int64(max(resp.ttl-found.left, 0)/time.Second), 10)
 	status := resp.status
 	if status/100 == 2 && etagMatch(r.Header.Values("If-None-Match"), resp.header.Get("Etag")) {
 		for _, k := range notModifiedHeaders {
@@ -254,8 +282,10 @@ func serveHit(w http.ResponseWriter, r *http.Request, found *hit, shared bool) {
 				hdr[k] = slices.Clone(vs)
 			}
 		}
-		hdr.Set("Cache-Control", maxAge(left, resp.ttl))
-		hdr.Set("Age", strconv.FormatInt(int64(age), 10))
+		if !hasHeader(hdr, "Cache-Control") {
+			hdr.Set("Cache-Control", maxAge(resp.ttl))
+		}
+		hdr.Set("Age", age)
 		hdr.Set(StatusHeader, StatusHit)
 		w.WriteHeader(http.StatusNotModified)
 		return
@@ -266,8 +296,10 @@ func serveHit(w http.ResponseWriter, r *http.Request, found *hit, shared bool) {
 		}
 		hdr[k] = vs
 	}
-	hdr.Set("Cache-Control", maxAge(left, resp.ttl))
-	hdr.Set("Age", strconv.FormatInt(int64(age), 10))
+	if !hasHeader(hdr, "Cache-Control") {
+		hdr.Set("Cache-Control", maxAge(resp.ttl))
+	}
+	hdr.Set("Age", age)
 	hdr.Set(StatusHeader, StatusHit)
 	if status != http.StatusNoContent {
 		hdr.Set("Content-Length", strconv.Itoa(len(resp.body)))
@@ -278,8 +310,8 @@ func serveHit(w http.ResponseWriter, r *http.Request, found *hit, shared bool) {
 	}
 }
 
-// etagMatch applies If-None-Match to etag with the weak comparison: "*"
-// matches any, and W/ prefixes are ignored.
+// etagMatch applies If-None-Match to etag with the weak comparison (RFC
+// 9110, 13.1.2): "*" matches any, and W/ prefixes are ignored.
 func etagMatch(ifNoneMatch []string, etag string) bool {
 	if etag == "" || len(ifNoneMatch) == 0 {
 		return false
@@ -299,7 +331,9 @@ func etagMatch(ifNoneMatch []string, etag string) bool {
 // fill answers a miss. The first request for key in this process (the
 // leader) fills it; requests that arrive meanwhile wait for its response
 // and are answered with it as HITs, unless it could not be stored, in
-// which case each runs the handler itself. When the leader's client went
+// which case each runs the handler itself. They stop waiting as soon as
+// the leader's response turns out not to be storable, or to be a stream
+// (flushed, hijacked), not when it ends. When the leader's client went
 // away before it had a response, the waiters start a new flight, so that
 // one of them fills the key as a leader would. A waiter whose own client
 // went away leaves without running the handler (see compute).
@@ -321,16 +355,23 @@ func (h *handler) fill(w http.ResponseWriter, r *http.Request, base, key string)
 			}
 		case <-r.Context().Done():
 		}
-		h.compute(w, r, base, true)
+		h.compute(w, r, base, true, nil)
 		return
 	}
 }
 
 // leadFlight fills key as the leader of flight f.
 func (h *handler) leadFlight(w http.ResponseWriter, r *http.Request, base, key string, f *flight) {
-	defer h.flights.finish(key, f) // also when the handler panics: the others run it themselves
-	f.resp, f.key, f.expires = h.lead(w, r, base, key)
-	f.abandoned = f.resp == nil && r.Context().Err() != nil
+	var (
+		resp    *storedResponse
+		k       string
+		expires time.Time
+	)
+	defer func() { // also when the handler panics: the others run it themselves
+		h.flights.finish(key, f)
+		f.settle(resp, k, expires, resp == nil && r.Context().Err() != nil)
+	}()
+	resp, k, expires = h.lead(w, r, base, key, f)
 }
 
 // sameVariant reports whether the response f holds answers r too: always,
@@ -346,13 +387,16 @@ func sameVariant(f *flight, base string, r *http.Request) bool {
 // lead fills key across processes: it takes the store lock lock:<key>, or
 // waits for the holder's response, and computes when it has the lock or
 // waited LockTTL in vain. It returns what it served when that can be
-// shared, with the key it is stored under and its expiry.
-func (h *handler) lead(w http.ResponseWriter, r *http.Request, base, key string) (*storedResponse, string, time.Time) {
+// shared, with the key it is stored under and its expiry. As soon as its
+// response turns out not to be shareable, the waiters of f are let go and
+// the store lock is released, so that nobody waits for a stream.
+func (h *handler) lead(w http.ResponseWriter, r *http.Request, base, key string, f *flight) (*storedResponse, string, time.Time) {
 	ctx := r.Context()
+	letGo := func() { f.settle(nil, "", time.Time{}, false) }
 	tok, locked, err := h.lock(ctx, key)
 	if err != nil {
 		h.storeError(ctx, "locking", key, err)
-		h.compute(w, r, base, false)
+		h.compute(w, r, base, false, letGo)
 		return nil, "", time.Time{}
 	}
 	if !locked {
@@ -364,14 +408,16 @@ func (h *handler) lead(w http.ResponseWriter, r *http.Request, base, key string)
 		tok, locked = t, ok
 	}
 	if locked {
-		defer h.unlock(ctx, key, tok)
+		unlock := sync.OnceFunc(func() { h.unlock(ctx, key, tok) })
+		defer unlock()
 		// Someone may have stored it between our lookup and the lock.
 		if found, k, err := h.lookup(ctx, base, r); err == nil && found != nil {
 			serveHit(w, r, found, true)
 			return found.resp, k, time.Now().Add(found.left)
 		}
+		return h.compute(w, r, base, true, func() { letGo(); unlock() })
 	}
-	return h.compute(w, r, base, true)
+	return h.compute(w, r, base, true, letGo)
 }
 
 // Polling intervals while another process fills a key.
@@ -423,13 +469,15 @@ func (h *handler) await(ctx context.Context, base, key string, r *http.Request) 
 // compute runs the handler for r, streaming its response to w while
 // capturing it, and stores the response when it is storable (and store is
 // true). It returns the stored response, its key and expiry, or nil.
+// release, when not nil, is called as soon as the response turns out not
+// to be shareable (see captureWriter.release).
 // A HEAD request runs the handler as a GET, so the entry has the body a
 // GET needs; the HEAD client gets the headers only.
 //
 // A request whose context ended (a client that went away while waiting
 // for another request's response) returns at once: the handler does not
 // run and nothing is written.
-func (h *handler) compute(w http.ResponseWriter, r *http.Request, base string, store bool) (*storedResponse, string, time.Time) {
+func (h *handler) compute(w http.ResponseWriter, r *http.Request, base string, store bool, release func()) (*storedResponse, string, time.Time) {
 	if r.Context().Err() != nil {
 		h.log.DebugContext(r.Context(), "httpcache: client gone before the handler ran", "path", r.URL.Path)
 		return nil, "", time.Time{}
@@ -442,8 +490,9 @@ func (h *handler) compute(w http.ResponseWriter, r *http.Request, base string, s
 	}
 	w.Header().Set(StatusHeader, StatusMiss)
 	cw := newCaptureWriter(w, h.cfg, head, store)
+	cw.release = release
 	start := time.Now()
-	h.next.ServeHTTP(cw, req)
+	h.next.ServeHTTP(cw.writer(), req)
 	elapsed := time.Since(start)
 	resp := cw.result()
 	if resp == nil || !store || r.Context().Err() != nil {
@@ -461,10 +510,11 @@ func (h *handler) compute(w http.ResponseWriter, r *http.Request, base string, s
 
 // store writes resp for r under base, with a vary marker under base and
 // the response under its variant key when it has a Vary header. It sets a
-// strong ETag, a hash of the body, when the handler did not set one or set
-// a weak one. The write does not depend on the client staying connected.
+// strong ETag, a hash of the body, when the handler did not set one; the
+// handler's own, weak or strong, is kept as is. The write does not depend
+// on the client staying connected.
 func (h *handler) store(ctx context.Context, base string, r *http.Request, resp *storedResponse) (string, error) {
-	if et := resp.header.Get("Etag"); et == "" || strings.HasPrefix(et, "W/") {
+	if _, ok := resp.header["Etag"]; !ok {
 		resp.header.Set("Etag", `"`+shortHash(string(resp.body))+`"`)
 	}
 	key := base
@@ -483,14 +533,20 @@ type flightGroup struct {
 	m  map[string]*flight
 }
 
-// flight is one fill in progress. Its result fields are written by the
-// leader before done is closed, and only read after.
+// flight is one fill in progress. Its result fields are written once, by
+// settle, before done is closed, and only read after. The leader settles
+// it early, while its response is still being written, when that response
+// turns out not to be shareable; the flight then stays in its group until
+// the leader finishes, and requests that join it meanwhile run the handler
+// themselves at once.
 type flight struct {
 	done      chan struct{}
+	once      sync.Once
 	resp      *storedResponse // nil when the response cannot be shared
 	key       string
 	expires   time.Time
 	abandoned bool // no response: the leader's client went away
+	joined    int  // requests that joined the flight after its leader; under the group's mutex
 }
 
 // join returns the flight of key, and whether the caller leads it.
@@ -498,6 +554,7 @@ func (g *flightGroup) join(key string) (*flight, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if f, ok := g.m[key]; ok {
+		f.joined++
 		return f, false
 	}
 	if g.m == nil {
@@ -508,9 +565,29 @@ func (g *flightGroup) join(key string) (*flight, bool) {
 	return f, true
 }
 
+// waiting returns how many requests joined the flight of key in progress.
+func (g *flightGroup) waiting(key string) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if f, ok := g.m[key]; ok {
+		return f.joined
+	}
+	return 0
+}
+
+// finish removes f, whose leader is done, from the group.
 func (g *flightGroup) finish(key string, f *flight) {
 	g.mu.Lock()
-	delete(g.m, key)
+	if g.m[key] == f {
+		delete(g.m, key)
+	}
 	g.mu.Unlock()
-	close(f.done)
+}
+
+// settle gives the flight's outcome to its waiters; only the first call counts.
+func (f *flight) settle(resp *storedResponse, key string, expires time.Time, abandoned bool) {
+	f.once.Do(func() {
+		f.resp, f.key, f.expires, f.abandoned = resp, key, expires, abandoned
+		close(f.done)
+	})
 }

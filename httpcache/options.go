@@ -66,7 +66,9 @@ type Options struct {
 	MaxPlanningTime time.Duration
 	// Filter is a struct value (or a pointer to one) whose fields tagged
 	// `query:"name"` are the only query parameters that make the key; see
-	// Decode for the tags. nil means every query parameter counts.
+	// Decode for the tags. nil means every query parameter counts. A
+	// struct without any query field is invalid: every query string would
+	// share one entry.
 	Filter any
 
 	// CacheStatuses lists the response statuses that are stored; default
@@ -79,18 +81,30 @@ type Options struct {
 	// be the user's own. When allowed, a handler whose response depends on
 	// the caller should send Vary: Authorization.
 	AllowAuthorized bool
+	// AllowCookies lets requests with a Cookie header use the cache like
+	// any other. By default they skip it, as with Authorization: the
+	// handler runs (status MISS) and nothing is read or written, since a
+	// cookie usually identifies the user. To cache anonymous traffic that
+	// carries analytics or consent cookies, either remove those cookies
+	// in a middleware that runs before the cache, or set AllowCookies and
+	// have responses that depend on a cookie send Vary: Cookie (from the
+	// handler or an outer middleware; both count).
+	AllowCookies bool
 	// MaxBodySize is the largest body stored, in bytes; default 8 MiB. A
 	// bigger response still streams to the client in full. Unless its
 	// Content-Length declared the size up front, the client has had its
-	// headers, Cache-Control: max-age=<TTL> included, before the body
-	// outgrew the cap; the response is not stored all the same.
+	// headers (with the middleware's Cache-Control: max-age=<TTL> when the
+	// handler sent none) before the body outgrew the cap; the response is
+	// not stored all the same.
 	MaxBodySize int64
 	// RefreshTimeout bounds a background early refresh; default 30s.
 	RefreshTimeout time.Duration
 	// StoreTimeout bounds each store call the middleware makes; default 1s.
 	// After a store error the middleware leaves the store alone for a
 	// second (requests are MISSes served by the handler), so a store that
-	// is down costs one timeout per second, not one per request.
+	// is down costs one timeout per second, not one per request. A key or
+	// value the store refuses (backends.ErrInvalidKey, ErrTooLarge) is not
+	// a store error: only that request goes without the cache.
 	StoreTimeout time.Duration
 	// Logger receives store errors and corrupt entries; default slog.Default().
 	Logger *slog.Logger
@@ -181,6 +195,9 @@ func newConfig(o Options) *config {
 		plan, err := planFor(t)
 		if err != nil {
 			bad("Filter: %v", err)
+		}
+		if len(plan.fields) == 0 {
+			bad("Filter: %v has no field tagged `query:\"name\"`, so every query string would share one entry (a nil Filter keys on every parameter)", t)
 		}
 		cfg.filter = plan
 	}

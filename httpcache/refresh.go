@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"runtime/debug"
+	"sync"
 	"time"
 )
 
@@ -47,17 +48,20 @@ func (h *handler) maybeRefresh(r *http.Request, base, key string, found *hit) {
 	for _, k := range requestHeadersNotReplayed {
 		req.Header.Del(k)
 	}
+	vary, _ := varyNames(found.resp.header)
 	go func() {
 		defer h.refreshing.Delete(key)
 		defer cancel()
-		h.refresh(req, base, key)
+		h.refresh(req, base, key, vary)
 	}()
 }
 
 // refresh recomputes key in the background if it takes the store lock and
 // the entry is still due, then stores the new response. Clients keep
-// getting the old one meanwhile.
-func (h *handler) refresh(req *http.Request, base, key string) {
+// getting the old one meanwhile. vary names the request headers the old
+// response varied on: the new one is keyed by them too, since the outer
+// middlewares that may have set them do not run for a refresh.
+func (h *handler) refresh(req *http.Request, base, key string, vary []string) {
 	ctx := req.Context()
 	defer func() {
 		if v := recover(); v != nil {
@@ -76,7 +80,8 @@ func (h *handler) refresh(req *http.Request, base, key string) {
 	if !ok {
 		return // another request, maybe in another process, refreshes it
 	}
-	defer h.unlock(ctx, key, tok)
+	unlock := sync.OnceFunc(func() { h.unlock(ctx, key, tok) })
+	defer unlock()
 	// Another process may have refreshed it between our read and the lock.
 	found, _, err := h.lookup(ctx, base, req)
 	if err != nil {
@@ -87,8 +92,9 @@ func (h *handler) refresh(req *http.Request, base, key string) {
 		return
 	}
 	cw := newCaptureWriter(&discardWriter{h: http.Header{}}, h.cfg, false, true)
+	cw.vary, cw.release = vary, unlock
 	start := time.Now()
-	h.next.ServeHTTP(cw, req)
+	h.next.ServeHTTP(cw.writer(), req)
 	elapsed := time.Since(start)
 	resp := cw.result()
 	if resp == nil || ctx.Err() != nil {

@@ -1,6 +1,8 @@
 package httpcache
 
 import (
+	"bufio"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -11,13 +13,21 @@ import (
 // captureWriter passes a response through to the client as the handler
 // writes it, and keeps a copy for the cache while the response stays
 // storable. It implements http.Flusher, and Unwrap for
-// http.ResponseController (hijacking, deadlines, ...).
+// http.ResponseController (deadlines, ...); the handler gets it as a
+// hijackWriter, an http.Hijacker too, when the client's writer can hijack.
 type captureWriter struct {
 	w     http.ResponseWriter
 	cfg   *config
 	head  bool        // the client asked HEAD: the body is captured, not sent
 	store bool        // the response is stored if it can be
 	outer http.Header // the headers set before the handler ran, canonical
+	// vary names request headers the stored response varies on, besides
+	// those of its own Vary: a refresh keeps those of the entry it replaces.
+	vary []string
+	// release, when set, is called once as soon as the response turns out
+	// not to be shareable (not storable, flushed, hijacked): it lets the
+	// requests waiting for it go, and gives up the store lock.
+	release func()
 
 	wrote    bool
 	status   int
@@ -26,14 +36,26 @@ type captureWriter struct {
 	hadType  bool        // the response had a Content-Type at WriteHeader
 	body     []byte
 	writeErr bool // a write to the client failed: the handler may have stopped early
+	flushed  bool // the handler flushed: anything written after makes it a stream
+	hijacked bool // the handler took the connection over
 }
 
 // newCaptureWriter wraps w for a handler run. The headers w holds already
 // were set outside the cache (by an outer middleware, for this request
-// alone): they are not stored unless the handler changes them. store
-// false means the response is passed through and never stored.
+// alone): they are not stored unless the handler changes them, except
+// Vary, which keys the response whoever set it. store false means the
+// response is passed through and never stored.
 func newCaptureWriter(w http.ResponseWriter, cfg *config, head, store bool) *captureWriter {
 	return &captureWriter{w: w, cfg: cfg, head: head, store: store, outer: canonicalHeader(w.Header())}
+}
+
+// writer is what the handler gets: cw, an http.Hijacker too when the
+// client's writer can hijack.
+func (cw *captureWriter) writer() http.ResponseWriter {
+	if canHijack(cw.w) {
+		return hijackWriter{cw}
+	}
+	return cw
 }
 
 func (cw *captureWriter) Header() http.Header { return cw.w.Header() }
@@ -42,7 +64,7 @@ func (cw *captureWriter) Header() http.Header { return cw.w.Header() }
 func (cw *captureWriter) Unwrap() http.ResponseWriter { return cw.w }
 
 func (cw *captureWriter) WriteHeader(code int) {
-	if cw.wrote {
+	if cw.wrote || cw.hijacked {
 		cw.w.WriteHeader(code) // net/http reports the superfluous call
 		return
 	}
@@ -57,20 +79,61 @@ func (cw *captureWriter) WriteHeader(code int) {
 	if cw.storable {
 		cw.header = storedHeader(h, cw.outer)
 		_, cw.hadType = h["Content-Type"]
-		h.Set("Cache-Control", maxAge(cw.cfg.TTL, cw.cfg.TTL))
+		if !hasHeader(h, "Cache-Control") {
+			h.Set("Cache-Control", maxAge(cw.cfg.TTL))
+		}
 	}
 	h.Set(StatusHeader, StatusMiss)
 	cw.w.WriteHeader(code)
+	if cw.storable {
+		// Read Vary as sent, after the outer writers had their say.
+		cw.keepVary(h)
+	}
+	if !cw.storable {
+		cw.unshare()
+	}
+}
+
+// keepVary stores the Vary of the response as it was sent, set by the
+// handler or outside it, with the names of cw.vary added: the stored
+// response must be keyed by every request header it depends on.
+func (cw *captureWriter) keepVary(sent http.Header) {
+	vs := headerValues(sent, "Vary")
+	names, star := varyNames(http.Header{"Vary": vs})
+	if star {
+		cw.giveUp()
+		return
+	}
+	var extra []string
+	for _, n := range cw.vary {
+		if !slices.Contains(names, n) {
+			extra = append(extra, n)
+		}
+	}
+	if len(extra) > 0 {
+		vs = append(vs, strings.Join(extra, ", "))
+	}
+	if len(vs) > 0 {
+		cw.header["Vary"] = vs
+	} else {
+		delete(cw.header, "Vary") // an outer writer removed it
+	}
 }
 
 func (cw *captureWriter) Write(p []byte) (int, error) {
+	if cw.hijacked {
+		return cw.w.Write(p) // net/http answers http.ErrHijacked
+	}
 	if !cw.wrote {
 		cw.WriteHeader(http.StatusOK)
 	}
-	if cw.storable {
-		if int64(len(cw.body))+int64(len(p)) > cw.cfg.MaxBodySize {
-			cw.storable, cw.body, cw.header = false, nil, nil
-		} else {
+	if cw.storable && len(p) > 0 {
+		switch {
+		case cw.flushed: // more after a flush: a stream
+			cw.giveUp()
+		case int64(len(cw.body))+int64(len(p)) > cw.cfg.MaxBodySize:
+			cw.giveUp()
+		default:
 			cw.body = append(cw.body, p...)
 		}
 	}
@@ -85,16 +148,53 @@ func (cw *captureWriter) Write(p []byte) (int, error) {
 }
 
 // Flush sends what was written so far to the client.
-func (cw *captureWriter) Flush() {
+func (cw *captureWriter) Flush() { _ = cw.FlushError() }
+
+// FlushError is Flush that reports the client writer's error, for
+// http.ResponseController. A flushed response may be a stream: the
+// requests waiting for it stop waiting, and anything written after the
+// flush makes it one, which is not stored.
+func (cw *captureWriter) FlushError() error {
+	if cw.hijacked {
+		return http.ErrHijacked
+	}
 	if !cw.wrote {
 		cw.WriteHeader(http.StatusOK)
 	}
-	_ = http.NewResponseController(cw.w).Flush() // a writer that cannot flush buffers instead
+	cw.flushed = true
+	cw.unshare()
+	return http.NewResponseController(cw.w).Flush()
+}
+
+// hijack takes the connection over from the client's writer; the response
+// is then never stored nor shared.
+func (cw *captureWriter) hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(cw.w).Hijack()
+	if err != nil {
+		return conn, brw, err
+	}
+	cw.hijacked = true
+	cw.giveUp()
+	return conn, brw, nil
+}
+
+// giveUp drops the copy of a response that cannot be stored after all.
+func (cw *captureWriter) giveUp() {
+	cw.storable, cw.body, cw.header = false, nil, nil
+	cw.unshare()
+}
+
+// unshare lets the requests waiting for this response go, once.
+func (cw *captureWriter) unshare() {
+	if f := cw.release; f != nil {
+		cw.release = nil
+		f()
+	}
 }
 
 // result returns the captured response, or nil when it must not be stored.
 func (cw *captureWriter) result() *storedResponse {
-	if !cw.wrote || !cw.storable || cw.writeErr {
+	if !cw.wrote || !cw.storable || cw.writeErr || cw.hijacked {
 		return nil
 	}
 	h := cw.header
@@ -117,6 +217,28 @@ func (cw *captureWriter) result() *storedResponse {
 	return &storedResponse{status: cw.status, ttl: cw.cfg.TTL, header: h, body: cw.body}
 }
 
+// hijackWriter is a captureWriter that is also an http.Hijacker.
+type hijackWriter struct{ *captureWriter }
+
+// Hijack takes the connection over; see http.Hijacker.
+func (hw hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) { return hw.hijack() }
+
+// canHijack reports whether http.ResponseController can hijack w: w, or a
+// writer it unwraps to, is an http.Hijacker.
+func canHijack(w http.ResponseWriter) bool {
+	for range 32 { // a bound against a cycle of Unwraps
+		switch v := w.(type) {
+		case http.Hijacker:
+			return true
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = v.Unwrap()
+		default:
+			return false
+		}
+	}
+	return false
+}
+
 // discardWriter is the client of a background refresh: it keeps headers
 // and drops the body.
 type discardWriter struct{ h http.Header }
@@ -127,8 +249,8 @@ func (d *discardWriter) WriteHeader(int)             {}
 
 // responseStorable applies the storage rules known when the handler sends
 // its status: a status listed in CacheStatuses, no Set-Cookie, no
-// Cache-Control no-store, private or no-cache, no Vary: *, no Trailer, and
-// a declared Content-Length within MaxBodySize.
+// Cache-Control no-store, private or no-cache, no Vary: *, no Trailer, not
+// an event stream, and a declared Content-Length within MaxBodySize.
 func (c *config) responseStorable(code int, h http.Header) bool {
 	if !c.storableStatus(code) {
 		return false
@@ -144,6 +266,12 @@ func (c *config) responseStorable(code int, h http.Header) bool {
 		case strings.EqualFold(k, "Vary"):
 			if _, star := varyNames(http.Header{"Vary": vs}); star {
 				return false
+			}
+		case strings.EqualFold(k, "Content-Type"):
+			for _, v := range vs {
+				if mt, _, _ := strings.Cut(v, ";"); strings.EqualFold(strings.TrimSpace(mt), "text/event-stream") {
+					return false // a stream, never complete
+				}
 			}
 		case strings.EqualFold(k, "Content-Length"):
 			for _, v := range vs {
@@ -174,7 +302,8 @@ func hasDirective(values []string, directives ...string) bool {
 }
 
 // notStored lists the response headers that are never stored: hop-by-hop
-// headers, and those the middleware sets on every answer.
+// headers, and those the middleware sets on every answer. The handler's
+// Cache-Control is stored and replayed.
 var notStored = map[string]bool{
 	"Connection":          true,
 	"Keep-Alive":          true,
@@ -187,7 +316,6 @@ var notStored = map[string]bool{
 	"Upgrade":             true,
 	"Date":                true,
 	"Age":                 true,
-	"Cache-Control":       true,
 	StatusHeader:          true,
 }
 
@@ -240,15 +368,33 @@ func storedHeader(h, outer http.Header) http.Header {
 	return out
 }
 
-// maxAge is the Cache-Control value for left of an entry stored for ttl:
-// the seconds left rounded up, at least 1 and at most the TTL's whole
-// seconds (or 1 for a TTL under a second).
-func maxAge(left, ttl time.Duration) string {
-	n := min(ceilSeconds(left), max(int64(ttl/time.Second), 1))
-	return "max-age=" + strconv.FormatInt(n, 10)
+// maxAge is the Cache-Control value of the middleware for an entry stored
+// for ttl: the TTL's whole seconds, at least 1. A HIT carries it with Age,
+// the seconds since storing, so a downstream cache sees the time left.
+func maxAge(ttl time.Duration) string {
+	return "max-age=" + strconv.FormatInt(max(int64(ttl/time.Second), 1), 10)
 }
 
-func ceilSeconds(d time.Duration) int64 {
-	s := int64((d + time.Second - 1) / time.Second)
-	return max(s, 1)
+// hasHeader reports whether h has name, in any case.
+func hasHeader(h http.Header, name string) bool {
+	if _, ok := h[name]; ok {
+		return true
+	}
+	for k := range h {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// headerValues returns the values of name in h, in any case, in a new slice.
+func headerValues(h http.Header, name string) []string {
+	var out []string
+	for k, vs := range h {
+		if strings.EqualFold(k, name) {
+			out = append(out, vs...)
+		}
+	}
+	return out
 }

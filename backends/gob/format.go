@@ -34,7 +34,9 @@ const (
 	fixedLen   = 14
 	trailerLen = 4
 
-	// MaxKeyLen is the longest key (and prefix) the store accepts, in bytes.
+	// MaxKeyLen is the longest key (and prefix) the store accepts, in
+	// bytes. Set and Lock refuse a longer key with an error wrapping
+	// backends.ErrInvalidKey.
 	MaxKeyLen = 1 << 20
 )
 

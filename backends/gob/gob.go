@@ -206,7 +206,7 @@ func alive(expires int64, now time.Time) bool { return now.Before(time.UnixMilli
 
 func checkKey(key string) error {
 	if len(key) > MaxKeyLen {
-		return fmt.Errorf("key of %d bytes is longer than the %d-byte limit", len(key), MaxKeyLen)
+		return fmt.Errorf("%w: key of %d bytes is longer than the %d-byte limit", backends.ErrInvalidKey, len(key), MaxKeyLen)
 	}
 	return nil
 }

@@ -387,8 +387,11 @@ func TestBadInput(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, t.TempDir(), "p")
 	long := strings.Repeat("k", gob.MaxKeyLen+1)
-	if err := s.Set(ctx, long, []byte("v"), time.Now().Add(time.Minute)); err == nil {
-		t.Error("Set with a key over MaxKeyLen succeeded")
+	if err := s.Set(ctx, long, []byte("v"), time.Now().Add(time.Minute)); !errors.Is(err, backends.ErrInvalidKey) {
+		t.Errorf("Set with a key over MaxKeyLen: %v, want ErrInvalidKey", err)
+	}
+	if _, _, err := s.Lock(ctx, long, time.Minute); !errors.Is(err, backends.ErrInvalidKey) {
+		t.Errorf("Lock with a key over MaxKeyLen: %v, want ErrInvalidKey", err)
 	}
 	if _, _, err := s.Lock(ctx, "job", 0); err == nil {
 		t.Error("Lock with ttl 0 succeeded")
