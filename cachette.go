@@ -36,6 +36,11 @@ var ErrNotFound = backends.ErrNotFound
 // ErrNotSupported is returned for an operation the store cannot do.
 var ErrNotSupported = backends.ErrNotSupported
 
+// ErrTooLarge is wrapped by the error of Put and PutBytes for a value
+// whose encoded bytes are longer than Config.MaxValueSize, and by a
+// store's error for a value bigger than the store accepts.
+var ErrTooLarge = backends.ErrTooLarge
+
 // ErrClosed is returned by every method after Close.
 var ErrClosed = errors.New("cachette: cache is closed")
 
@@ -108,7 +113,14 @@ func NewWithBackend(store backends.Backend, cfg Config) (*Cache, error) {
 	return newCache(store, codec, cfg), nil
 }
 
+// decodedSizeFactor times Config.MaxValueSize is the budget of codecs
+// whose decoding may expand (codecs.DecodeBounder: feather, parquet).
+const decodedSizeFactor = 8
+
 func newCache(store backends.Backend, codec codecs.Codec, cfg Config) *Cache {
+	if b, ok := codec.(codecs.DecodeBounder); ok {
+		codec = b.WithMaxDecodedSize(decodedSizeFactor * int64(cfg.MaxValueSize))
+	}
 	return &Cache{store: store, codec: codec, cfg: cfg, log: cfg.Logger, closed: make(chan struct{})}
 }
 
@@ -200,6 +212,9 @@ func (c *Cache) putPayload(ctx context.Context, key string, codecID byte, payloa
 	if c.isClosed() {
 		return ErrClosed
 	}
+	if len(payload) > c.cfg.MaxValueSize {
+		return fmt.Errorf("cachette put %q: %d bytes, more than max_value_size %d: %w", key, len(payload), c.cfg.MaxValueSize, ErrTooLarge)
+	}
 	// The header keeps milliseconds; the store gets the same instant.
 	expires := time.UnixMilli(time.Now().Add(ttl).UnixMilli())
 	h := entryHeader{codec: codecID, expiresAt: expires}
@@ -268,7 +283,7 @@ func (c *Cache) fetchPayload(ctx context.Context, key string, codecID byte, want
 	if err != nil {
 		return nil, 0, c.wrap("fetch", err)
 	}
-	h, payload, err := decodeEntry(raw)
+	h, payload, err := decodeEntry(raw, c.cfg.MaxValueSize)
 	if err != nil {
 		c.dropCorrupt(ctx, key, err)
 		return nil, 0, ErrNotFound

@@ -42,6 +42,17 @@ type Codec interface {
 	Decode(data []byte, dst any) error
 }
 
+// DecodeBounder is implemented by codecs whose Decode may allocate far
+// more than the bytes it reads (the Arrow codecs: dictionary and
+// run-length encoded Parquet columns expand). A cachette.Cache calls
+// WithMaxDecodedSize once, with a budget tied to its Config.MaxValueSize,
+// and uses the codec it returns, so that no stored value costs a reader
+// more than a small multiple of the largest value the cache stores. The
+// returned codec has the same name and ID.
+type DecodeBounder interface {
+	WithMaxDecodedSize(n int64) Codec
+}
+
 var (
 	mu      sync.RWMutex
 	byName  = map[string]Codec{}
