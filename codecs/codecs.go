@@ -11,6 +11,7 @@ package codecs
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -51,6 +52,23 @@ type Codec interface {
 // returned codec has the same name and ID.
 type DecodeBounder interface {
 	WithMaxDecodedSize(n int64) Codec
+}
+
+// TypeChecker is implemented by codecs that can hold only some Go types.
+// CheckType returns nil when a value of type t survives Encode then
+// Decode into a *t, and otherwise an error wrapping ErrType.
+type TypeChecker interface {
+	CheckType(t reflect.Type) error
+}
+
+// CheckType reports, with an error wrapping ErrType, that c cannot hold
+// values of type t. A codec that does not implement TypeChecker is assumed
+// to hold any type (its Encode and Decode report what they cannot do).
+func CheckType(c Codec, t reflect.Type) error {
+	if tc, ok := c.(TypeChecker); ok {
+		return tc.CheckType(t)
+	}
+	return nil
 }
 
 var (
