@@ -5,9 +5,13 @@
 // with the chosen codec. Every stored entry carries a small header (format
 // version, codec, compression flag, expiry in milliseconds), so a reader
 // never guesses: an entry written by another codec, or bytes that do not
-// decode, are a miss, are removed and are logged, never a panic. Expiry is
-// exact to the millisecond on every backend. Concurrent GetOrLoad calls for
-// one key run the loader once.
+// decode, are a miss, are removed and are logged, never a panic. Decoding
+// is bounded by Config.MaxValueSize: whatever its bytes, a stored entry
+// never makes a reader allocate more than a small multiple of the largest
+// value the cache itself stores. Expiry is exact to the millisecond on
+// every backend. Concurrent GetOrLoad calls for one key run the loader
+// once; a caller that leaves or a loader that panics never breaks the
+// others.
 //
 // Backends other than inmemory and gob are linked by importing their package,
 // like database/sql drivers:
@@ -22,6 +26,7 @@ import (
 	"log/slog"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cachette-go/cachette/backends"
@@ -36,6 +41,11 @@ var ErrNotFound = backends.ErrNotFound
 // ErrNotSupported is returned for an operation the store cannot do.
 var ErrNotSupported = backends.ErrNotSupported
 
+// ErrTooLarge is wrapped by the error of Put and PutBytes for a value
+// whose encoded bytes are longer than Config.MaxValueSize, and by a
+// store's error for a value bigger than the store accepts.
+var ErrTooLarge = backends.ErrTooLarge
+
 // ErrClosed is returned by every method after Close.
 var ErrClosed = errors.New("cachette: cache is closed")
 
@@ -46,7 +56,9 @@ type Cache struct {
 	cfg     Config
 	log     *slog.Logger
 	flights group
-	closed  chan struct{}
+
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 // Option adjusts one call.
@@ -108,8 +120,19 @@ func NewWithBackend(store backends.Backend, cfg Config) (*Cache, error) {
 	return newCache(store, codec, cfg), nil
 }
 
+// decodedSizeFactor times Config.MaxValueSize is the budget of codecs
+// whose decoding may expand (codecs.DecodeBounder: feather, parquet).
+const decodedSizeFactor = 8
+
 func newCache(store backends.Backend, codec codecs.Codec, cfg Config) *Cache {
-	return &Cache{store: store, codec: codec, cfg: cfg, log: cfg.Logger, closed: make(chan struct{})}
+	if b, ok := codec.(codecs.DecodeBounder); ok {
+		codec = b.WithMaxDecodedSize(decodedSizeFactor * int64(cfg.MaxValueSize))
+	}
+	c := &Cache{store: store, codec: codec, cfg: cfg, log: cfg.Logger, closed: make(chan struct{})}
+	c.flights.onPanic = func(e *LoadPanicError) {
+		c.log.Error("cachette: load panicked", "backend", cfg.Backend, "key", e.Key, "panic", e.Value, "stack", string(e.Stack))
+	}
+	return c
 }
 
 // storeName names a store by its package: *redis.Store gives "redis".
@@ -200,6 +223,9 @@ func (c *Cache) putPayload(ctx context.Context, key string, codecID byte, payloa
 	if c.isClosed() {
 		return ErrClosed
 	}
+	if len(payload) > c.cfg.MaxValueSize {
+		return fmt.Errorf("cachette put %q: %d bytes, more than max_value_size %d: %w", key, len(payload), c.cfg.MaxValueSize, ErrTooLarge)
+	}
 	// The header keeps milliseconds; the store gets the same instant.
 	expires := time.UnixMilli(time.Now().Add(ttl).UnixMilli())
 	h := entryHeader{codec: codecID, expiresAt: expires}
@@ -268,7 +294,7 @@ func (c *Cache) fetchPayload(ctx context.Context, key string, codecID byte, want
 	if err != nil {
 		return nil, 0, c.wrap("fetch", err)
 	}
-	h, payload, err := decodeEntry(raw)
+	h, payload, err := decodeEntry(raw, c.cfg.MaxValueSize)
 	if err != nil {
 		c.dropCorrupt(ctx, key, err)
 		return nil, 0, ErrNotFound
@@ -349,30 +375,59 @@ func (c *Cache) Unlock(ctx context.Context, name, token string) (bool, error) {
 	return ok, c.wrap("unlock", err)
 }
 
-// Close closes the store. Later calls return ErrClosed.
+// Close closes the store; every later call of another method returns
+// ErrClosed. Close may be called more than once, concurrently too: the
+// store is closed once, and every call but the first returns nil once the
+// first has finished.
 func (c *Cache) Close() error {
-	if c.isClosed() {
-		return nil
-	}
-	close(c.closed)
-	return c.wrap("close", c.store.Close())
+	var err error
+	c.closeOnce.Do(func() {
+		close(c.closed)
+		err = c.wrap("close", c.store.Close())
+	})
+	return err
 }
 
 // GetOrLoad returns the value cached under key, or calls load, stores what
-// it returns and returns it. However many goroutines ask for one key at
-// once, load runs once and they all get its result. Errors from load are
-// returned and not cached; an error storing the value is logged and the
-// loaded value is still returned.
+// it returns and returns it. Errors from load are returned and not cached;
+// an error storing the value is logged and the loaded value is still
+// returned.
+//
+// However many goroutines ask for one key (as one type T) at once, load
+// runs once and they all get its result. It runs in its own goroutine, on a
+// context that carries the values of the first caller's ctx but not its
+// cancellation or deadline: a caller whose ctx ends returns ctx.Err() at
+// once, and load goes on for the callers still waiting. When every caller
+// has left, load's context is cancelled and nothing is stored (unless load
+// returns a value anyway); the next call starts a new load. Callers asking
+// for one key as different types T run separate loads.
+//
+// If load panics, every caller waiting for it, the first one included,
+// gets an error wrapping ErrLoadPanicked (a *LoadPanicError holding the
+// panic value and stack), and the panic is logged at error level; nothing
+// re-panics, because load ran on a goroutine of its own.
+//
+// A codec that cannot hold T (vanilla, with anything but string or
+// []byte) is an error wrapping codecs.ErrType, returned before the store
+// is read and before load runs.
 func GetOrLoad[T any](ctx context.Context, c *Cache, key string, load func(context.Context) (T, error), opts ...Option) (T, error) {
+	var zero T
+	typ := reflect.TypeFor[T]()
+	if err := codecs.CheckType(c.codec, typ); err != nil {
+		return zero, fmt.Errorf("cachette getorload %q: %w", key, err)
+	}
 	var v T
 	err := c.Fetch(ctx, key, &v)
 	if err == nil {
 		return v, nil
 	}
+	if errors.Is(err, ErrClosed) {
+		return zero, err
+	}
 	if !errors.Is(err, ErrNotFound) {
 		c.log.WarnContext(ctx, "cachette: fetch failed, loading", "backend", c.cfg.Backend, "key", key, "error", err)
 	}
-	res, err, _ := c.flights.do(ctx, key, func() (any, error) {
+	res, err, _ := c.flights.do(ctx, flightKey{typ, key}, func(ctx context.Context) (any, error) {
 		// Another flight may have stored it while this one queued.
 		var cached T
 		if err := c.Fetch(ctx, key, &cached); err == nil {
@@ -380,7 +435,7 @@ func GetOrLoad[T any](ctx context.Context, c *Cache, key string, load func(conte
 		}
 		loaded, err := load(ctx)
 		if err != nil {
-			return loaded, err
+			return nil, err
 		}
 		if perr := c.Put(ctx, key, loaded, opts...); perr != nil {
 			c.log.WarnContext(ctx, "cachette: storing loaded value failed", "backend", c.cfg.Backend, "key", key, "error", perr)
@@ -388,8 +443,8 @@ func GetOrLoad[T any](ctx context.Context, c *Cache, key string, load func(conte
 		return loaded, nil
 	})
 	if err != nil {
-		var zero T
 		return zero, err
 	}
-	return res.(T), nil
+	out, _ := res.(T) // a nil interface value, when T is an interface type
+	return out, nil
 }

@@ -21,6 +21,7 @@
 //	region                Region                             AWS region of DynamoDB
 //	compression           Compression         smart          smart, all, disabled
 //	compression_min_size  CompressionMinSize  1024           bytes, 0 or more; smart compresses payloads at least this big
+//	max_value_size        MaxValueSize        67108864       bytes, 1 to 536870912; the largest value stored or decoded
 //
 // Which keys are required depends on the backend: memcached needs
 // memcached_host; mongodb needs mongodb_url (database_name and table_name
@@ -39,6 +40,18 @@
 // that is set counts as given, even if empty, and any other variable that
 // starts with the prefix is an error (CACHETTE_REDIS_ULR names no key),
 // except prefix + "TEST_" variables, which the test suites read.
+//
+// max_value_size (64 MiB by default, at most 512 MiB) bounds what one
+// entry may cost. Put and PutBytes refuse a value whose encoded bytes
+// (before compression) are longer, with an error wrapping ErrTooLarge, and
+// a stored entry that is longer, or whose zstd frames declare more, is a
+// miss (removed and logged) that is never decompressed. So however its
+// bytes were written (by another process, or by anyone who can write to a
+// shared Redis or memcached), an entry never makes a reader allocate much
+// more than max_value_size. Processes that share a store should share the
+// setting. httpcache stores each response as one value: responses larger
+// than max_value_size (less a few hundred bytes of headers) are not stored,
+// so keep its Options.MaxBodySize below it (the defaults are 8 MiB and 64 MiB).
 //
 // Validation never connects to anything. Its error wraps ErrInvalidConfig
 // and names every bad key, each in double quotes, for example
@@ -85,6 +98,7 @@ const (
 	DefaultTableName          = "cachette"
 	DefaultCompression        = "smart"
 	DefaultCompressionMinSize = 1024
+	DefaultMaxValueSize       = 64 << 20 // 64 MiB
 	MinTTL                    = time.Second
 	MaxTTL                    = 3600 * time.Second
 )
@@ -106,6 +120,7 @@ type Config struct {
 	Region             string        // AWS region for DynamoDB
 	Compression        string        // "smart" (default) | "all" | "disabled"
 	CompressionMinSize int           // bytes; "smart" compresses payloads at least this big; default 1024
+	MaxValueSize       int           // bytes; the largest encoded value Put stores and Fetch reads; default 64 MiB, at most 512 MiB
 
 	// Timeout bounds each call to a network store; 0 means the store's default.
 	// Not read by LoadConfig or ConfigFromEnv.
@@ -124,7 +139,7 @@ var configKeys = []string{
 	"backend", "codec", "ttl", "prefix",
 	"redis_url", "valkey_url", "memcached_host", "mongodb_url",
 	"database_name", "table_name", "pickle_path", "dynamodb_url", "region",
-	"compression", "compression_min_size",
+	"compression", "compression_min_size", "max_value_size",
 }
 
 // shippedBackends are the backend names cachette ships, linked or not.
@@ -171,6 +186,10 @@ func ttlProblem() problem {
 
 func minSizeProblem() problem {
 	return problem{"compression_min_size", `The "compression_min_size" value must be a whole number of bytes, 0 or more`}
+}
+
+func maxValueSizeProblem() problem {
+	return problem{"max_value_size", fmt.Sprintf(`The "max_value_size" value must be a whole number of bytes between 1 and %d`, codecs.MaxDecompressedSize)}
 }
 
 // LoadConfig builds a Config from snake_case key/value pairs (Cachette's
@@ -288,6 +307,14 @@ func load(pairs [][2]string, ps []problem) (Config, error) {
 				continue
 			}
 			c.CompressionMinSize = n
+		case "max_value_size":
+			n, err := strconv.Atoi(value)
+			if err != nil || n < 1 || n > codecs.MaxDecompressedSize {
+				ps = append(ps, maxValueSizeProblem())
+				bad[key] = true
+				continue
+			}
+			c.MaxValueSize = n
 		}
 	}
 	for _, p := range c.problems() {
@@ -422,6 +449,9 @@ func (c Config) problems() []problem {
 	}
 	if c.CompressionMinSize < 0 {
 		ps = append(ps, minSizeProblem())
+	}
+	if c.MaxValueSize < 0 || (c.MaxValueSize == 0 && c.set["max_value_size"]) || c.MaxValueSize > codecs.MaxDecompressedSize {
+		ps = append(ps, maxValueSizeProblem())
 	}
 	return ps
 }
@@ -665,6 +695,9 @@ func (c Config) fillDefaults() Config {
 	}
 	if c.CompressionMinSize == 0 && !c.set["compression_min_size"] {
 		c.CompressionMinSize = DefaultCompressionMinSize
+	}
+	if c.MaxValueSize == 0 {
+		c.MaxValueSize = DefaultMaxValueSize
 	}
 	return c
 }

@@ -19,6 +19,7 @@ const (
 	msgPicklePath    = `The "pickle_path" cannot be empty when using pickle as backend`
 	msgGobPath       = `The "pickle_path" cannot be empty when using gob as backend`
 	msgDynamoDB      = `The "dynamodb_url" cannot be empty when using dynamodb as backend and no "region" is given`
+	msgMaxValueSize  = `The "max_value_size" value must be a whole number of bytes between 1 and 536870912`
 )
 
 type kv = [2]string
@@ -132,6 +133,11 @@ func TestLoadConfigInvalid(t *testing.T) {
 		{[]kv{{"compression", ""}}, `The "compression" value "" is unknown`},
 		{[]kv{{"compression_min_size", "-1"}}, `The "compression_min_size" value must be a whole number of bytes, 0 or more`},
 		{[]kv{{"compression_min_size", "1k"}}, `The "compression_min_size" value must be a whole number of bytes, 0 or more`},
+		{[]kv{{"max_value_size", "0"}}, msgMaxValueSize},
+		{[]kv{{"max_value_size", "-1"}}, msgMaxValueSize},
+		{[]kv{{"max_value_size", ""}}, msgMaxValueSize},
+		{[]kv{{"max_value_size", "64MiB"}}, msgMaxValueSize},
+		{[]kv{{"max_value_size", "536870913"}}, msgMaxValueSize},
 		{[]kv{{"prefix", ""}}, `The "prefix" cannot be empty when given`},
 		{[]kv{{"prefix", "a:b"}}, `The "prefix" value "a:b" cannot contain ":"`},
 		{[]kv{{"redis_url", "redis://x"}, {"redis_ulr", "redis://x"}}, `The key "redis_ulr" is unknown`},
@@ -189,6 +195,7 @@ func TestLoadConfigValues(t *testing.T) {
 	cfg, err := LoadConfig([]kv{
 		{"Backend", "PICKLE"}, {"codec", "MsgPack"}, {"ttl", "90"}, {"prefix", "app"},
 		{"pickle_path", " /var/cache/app "}, {"compression", "ALL"}, {"compression_min_size", "0"},
+		{"max_value_size", "536870912"},
 		{"redis_url", "redis://unused:6379"},
 	})
 	if err != nil {
@@ -205,6 +212,7 @@ func TestLoadConfigValues(t *testing.T) {
 		{"PicklePath", cfg.PicklePath, "/var/cache/app"},
 		{"Compression", cfg.Compression, "all"},
 		{"CompressionMinSize (given 0)", cfg.CompressionMinSize, 0},
+		{"MaxValueSize", cfg.MaxValueSize, 512 << 20},
 		{"RedisURL", cfg.RedisURL, "redis://unused:6379"},
 	}
 	for _, c := range checks {
@@ -235,6 +243,7 @@ func TestConfigDefaults(t *testing.T) {
 			{"TableName", cfg.TableName, DefaultTableName},
 			{"Compression", cfg.Compression, DefaultCompression},
 			{"CompressionMinSize", cfg.CompressionMinSize, DefaultCompressionMinSize},
+			{"MaxValueSize", cfg.MaxValueSize, DefaultMaxValueSize},
 		}
 		for _, c := range checks {
 			if c.got != c.want {
@@ -269,6 +278,7 @@ func TestValidateStruct(t *testing.T) {
 		{Backend: "MongoDB", MongoDBURL: "mongodb://h", TableName: ""}, // zero TableName means the default
 		{Backend: "Redis", RedisURL: "REDIS://h:6379"},
 		{Codec: "Pickle", Compression: "Disabled"},
+		{MaxValueSize: 1}, {MaxValueSize: 512 << 20},
 		{Backend: "dynamodb", Region: "eu-west-1"},
 		{Backend: "dynamodb", DynamoDBURL: "http://localhost:8000", Region: "local"},
 	}
@@ -285,6 +295,8 @@ func TestValidateStruct(t *testing.T) {
 		{Config{TTL: 500 * time.Millisecond}, msgTTL},
 		{Config{TTL: MaxTTL + time.Millisecond}, msgTTL},
 		{Config{CompressionMinSize: -1}, `The "compression_min_size" value must be a whole number of bytes, 0 or more`},
+		{Config{MaxValueSize: -1}, msgMaxValueSize},
+		{Config{MaxValueSize: 512<<20 + 1}, msgMaxValueSize},
 		{Config{Backend: "nosql"}, `The "backend" value "nosql" is unknown`},
 		{Config{Backend: "redis"}, msgRedisURL},
 	}
@@ -360,6 +372,7 @@ func TestConfigFromEnv(t *testing.T) {
 	t.Setenv("CACHETTE_REDIS_URL", "redis://localhost:6379/1")
 	t.Setenv("CACHETTE_TTL", "120")
 	t.Setenv("CACHETTE_CODEC", "json")
+	t.Setenv("CACHETTE_MAX_VALUE_SIZE", "1048576")
 	cfg, err := ConfigFromEnv("CACHETTE_")
 	if err != nil {
 		t.Fatal(err)
@@ -369,6 +382,9 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	if cfg.Prefix != DefaultPrefix {
 		t.Errorf("Prefix = %q, want the default %q", cfg.Prefix, DefaultPrefix)
+	}
+	if cfg.MaxValueSize != 1<<20 {
+		t.Errorf("MaxValueSize = %d, want CACHETTE_MAX_VALUE_SIZE's 1048576", cfg.MaxValueSize)
 	}
 
 	// Another prefix reads other variables.

@@ -46,8 +46,11 @@ func putHeader(b []byte, h entryHeader) {
 }
 
 // decodeEntry parses a stored entry and returns its header and its payload,
-// decompressed. Any malformed input gives an error wrapping errCorruptEntry.
-func decodeEntry(b []byte) (entryHeader, []byte, error) {
+// decompressed. Any malformed input gives an error wrapping errCorruptEntry,
+// and so does a payload longer than limit bytes, compressed or not: a
+// compressed one is refused from its declared size, before anything is
+// decompressed (codecs.DecompressLimit).
+func decodeEntry(b []byte, limit int) (entryHeader, []byte, error) {
 	var h entryHeader
 	if len(b) < entryHeaderSize {
 		return h, nil, fmt.Errorf("%w: %d bytes is shorter than the header", errCorruptEntry, len(b))
@@ -66,11 +69,13 @@ func decodeEntry(b []byte) (entryHeader, []byte, error) {
 	h.expiresAt = time.UnixMilli(int64(binary.BigEndian.Uint64(b[4:12])))
 	payload := b[entryHeaderSize:]
 	if h.compressed {
-		out, err := codecs.Decompress(payload)
+		out, err := codecs.DecompressLimit(payload, limit)
 		if err != nil {
-			return h, nil, fmt.Errorf("%w: %v", errCorruptEntry, err)
+			return h, nil, fmt.Errorf("%w (max_value_size %d): %v", errCorruptEntry, limit, err)
 		}
 		payload = out
+	} else if len(payload) > limit {
+		return h, nil, fmt.Errorf("%w: payload of %d bytes, more than max_value_size %d", errCorruptEntry, len(payload), limit)
 	}
 	return h, payload, nil
 }

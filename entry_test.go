@@ -59,7 +59,7 @@ func TestEntryRoundTrip(t *testing.T) {
 			for _, compressed := range []bool{false, true} {
 				for _, exp := range expiries {
 					in := entryHeader{codec: codec, compressed: compressed, expiresAt: exp}
-					h, got, err := decodeEntry(entryBytes(in, payload))
+					h, got, err := decodeEntry(entryBytes(in, payload), DefaultMaxValueSize)
 					if err != nil {
 						t.Fatalf("%s, codec %d, compressed %v, expiry %d: %v", name, codec, compressed, exp.UnixMilli(), err)
 					}
@@ -77,7 +77,7 @@ func TestEntryRoundTrip(t *testing.T) {
 
 func TestEntryExpiryIsMilliseconds(t *testing.T) {
 	exp := time.Date(2030, 1, 2, 3, 4, 5, 678_999_999, time.UTC)
-	h, _, err := decodeEntry(entryBytes(entryHeader{codec: codecs.IDJSON, expiresAt: exp}, nil))
+	h, _, err := decodeEntry(entryBytes(entryHeader{codec: codecs.IDJSON, expiresAt: exp}, nil), DefaultMaxValueSize)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestDecodeEntryCorrupt(t *testing.T) {
 	}
 	for name, b := range tests {
 		t.Run(name, func(t *testing.T) {
-			h, payload, err := decodeEntry(b)
+			h, payload, err := decodeEntry(b, DefaultMaxValueSize)
 			if !errors.Is(err, errCorruptEntry) {
 				t.Fatalf("decodeEntry(% x) = %+v, %q, %v; want an error wrapping errCorruptEntry", b, h, payload, err)
 			}
@@ -131,7 +131,7 @@ func TestDecodeEntryReadsBigEndianExpiry(t *testing.T) {
 	b := make([]byte, entryHeaderSize)
 	b[0], b[1] = entryMagic, entryVersion
 	binary.BigEndian.PutUint64(b[4:], 1_700_000_000_123)
-	h, payload, err := decodeEntry(b)
+	h, payload, err := decodeEntry(b, DefaultMaxValueSize)
 	if err != nil {
 		t.Fatal(err)
 	}

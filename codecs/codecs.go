@@ -11,6 +11,7 @@ package codecs
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -40,6 +41,34 @@ type Codec interface {
 	// Decode fills dst, a non-nil pointer, from data. Errors caused by
 	// dst's type wrap ErrType; errors caused by data wrap ErrCorrupt.
 	Decode(data []byte, dst any) error
+}
+
+// DecodeBounder is implemented by codecs whose Decode may allocate far
+// more than the bytes it reads (the Arrow codecs: dictionary and
+// run-length encoded Parquet columns expand). A cachette.Cache calls
+// WithMaxDecodedSize once, with a budget tied to its Config.MaxValueSize,
+// and uses the codec it returns, so that no stored value costs a reader
+// more than a small multiple of the largest value the cache stores. The
+// returned codec has the same name and ID.
+type DecodeBounder interface {
+	WithMaxDecodedSize(n int64) Codec
+}
+
+// TypeChecker is implemented by codecs that can hold only some Go types.
+// CheckType returns nil when a value of type t survives Encode then
+// Decode into a *t, and otherwise an error wrapping ErrType.
+type TypeChecker interface {
+	CheckType(t reflect.Type) error
+}
+
+// CheckType reports, with an error wrapping ErrType, that c cannot hold
+// values of type t. A codec that does not implement TypeChecker is assumed
+// to hold any type (its Encode and Decode report what they cannot do).
+func CheckType(c Codec, t reflect.Type) error {
+	if tc, ok := c.(TypeChecker); ok {
+		return tc.CheckType(t)
+	}
+	return nil
 }
 
 var (

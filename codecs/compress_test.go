@@ -2,11 +2,13 @@ package codecs
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"math/rand/v2"
 	"runtime"
 	"testing"
+
+	"github.com/cachette-go/cachette/internal/zstdtest"
+	"github.com/klauspost/compress/zstd"
 )
 
 func TestShouldCompress(t *testing.T) {
@@ -124,33 +126,18 @@ func TestDecompressGarbage(t *testing.T) {
 
 // zeroFrame builds a zstd frame of blocks run-length-encoded blocks of
 // 128 KiB zeros each. If declared, the frame header states the content size
-// as declared bytes whatever the blocks hold.
+// as declared bytes whatever the blocks hold; 0 declares no size.
 func zeroFrame(blocks int, declared uint64) []byte {
-	const blockSize = 128 << 10
-	f := []byte{0x28, 0xb5, 0x2f, 0xfd} // magic
-	if declared > 0 {
-		f = append(f, 0xc0) // 8-byte content size, window descriptor follows
-		f = append(f, 7<<3) // window of 2^(10+7) = 128 KiB
-		f = binary.LittleEndian.AppendUint64(f, declared)
-	} else {
-		f = append(f, 0x00, 7<<3) // no content size, 128 KiB window
+	if declared == 0 {
+		return zstdtest.RLEFrame(blocks, -1)
 	}
-	for i := range blocks {
-		h := uint32(blockSize)<<3 | 1<<1 // RLE block
-		if i == blocks-1 {
-			h |= 1 // last block
-		}
-		f = append(f, byte(h), byte(h>>8), byte(h>>16), 0)
-	}
-	return f
+	return zstdtest.RLEFrame(blocks, int(declared))
 }
 
 func TestZeroFrameIsValid(t *testing.T) {
-	for _, declared := range []uint64{0, 3 << 17} {
-		out, err := Decompress(zeroFrame(3, declared))
-		if err != nil || len(out) != 3<<17 || bytes.ContainsFunc(out, func(r rune) bool { return r != 0 }) {
-			t.Fatalf("declared %d: %d bytes, %v; want 384 KiB of zeros", declared, len(out), err)
-		}
+	out, err := Decompress(zeroFrame(3, 3<<17))
+	if err != nil || len(out) != 3<<17 || bytes.ContainsFunc(out, func(r rune) bool { return r != 0 }) {
+		t.Fatalf("%d bytes, %v; want 384 KiB of zeros", len(out), err)
 	}
 }
 
@@ -161,6 +148,31 @@ func allocated(f func()) uint64 {
 	f()
 	runtime.ReadMemStats(&after)
 	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestCompressDeclaresContentSize checks that every frame Compress writes
+// declares its content size, which DecompressLimit requires: without
+// zstd.WithSingleSegment, payloads of 1 to 255 bytes got frames without it.
+func TestCompressDeclaresContentSize(t *testing.T) {
+	for _, n := range []int{0, 1, 100, 255, 256, 1024, 1025, 200 << 10, 9 << 20} {
+		src := bytes.Repeat([]byte("cachette "), n/9+1)[:n]
+		out := Compress(nil, src)
+		var h zstd.Header
+		if err := h.Decode(out); err != nil {
+			t.Fatalf("%d bytes: %v", n, err)
+		}
+		if !h.HasFCS || h.FrameContentSize != uint64(n) {
+			t.Errorf("%d bytes: frame declares a content size: %v, %d", n, h.HasFCS, h.FrameContentSize)
+		}
+		if got, err := DecompressLimit(out, n); err != nil || !bytes.Equal(got, src) {
+			t.Errorf("%d bytes with a limit of %[1]d: %d bytes, %v", n, len(got), err)
+		}
+		if n > 0 {
+			if _, err := DecompressLimit(out, n-1); !errors.Is(err, ErrDecompress) {
+				t.Errorf("%d bytes with a limit of %d: %v, want ErrDecompress", n, n-1, err)
+			}
+		}
+	}
 }
 
 func TestDecompressRefusesBombs(t *testing.T) {
@@ -187,21 +199,44 @@ func TestDecompressRefusesBombs(t *testing.T) {
 			t.Fatalf("Decompress = %v, want an error wrapping ErrCorrupt", err)
 		}
 	})
-	t.Run("undeclared beyond the limit", func(t *testing.T) {
-		// The same rule with a 1 MiB limit: a few dozen bytes that expand
-		// to 2 MiB are refused, while 1 MiB passes.
-		const limit = 1 << 20
-		d, err := newDecoder(limit)
-		if err != nil {
-			t.Fatal(err)
+	t.Run("undeclared", func(t *testing.T) {
+		// 16,386 bytes of run-length encoded blocks in a frame that does
+		// not declare its size expand to 512 MiB - 128 KiB, within
+		// MaxDecompressedSize: the decoder used to grow its output block by
+		// block and allocate 2.25 GB on the way.
+		bomb := zstdtest.Bomb()
+		var err error
+		if n := allocated(func() { _, err = Decompress(bomb) }); n > 1<<20 {
+			t.Errorf("refusing the frame allocated %d bytes", n)
 		}
-		defer d.Close()
-		if out, err := decompress(d, zeroFrame(limit/maxBlockSize, 0)); err != nil || len(out) != limit {
+		if !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("Decompress = %v, want an error wrapping ErrCorrupt", err)
+		}
+		if out, err := Decompress(zeroFrame(1, 0)); !errors.Is(err, ErrDecompress) {
+			t.Fatalf("one undeclared block: %d bytes, %v; want ErrDecompress", len(out), err)
+		}
+	})
+	t.Run("limit", func(t *testing.T) {
+		const limit = 1 << 20
+		var out []byte
+		var err error
+		n := allocated(func() { out, err = DecompressLimit(zeroFrame(limit/maxBlockSize, limit), limit) })
+		if err != nil || len(out) != limit {
 			t.Fatalf("at the limit: %d bytes, %v", len(out), err)
 		}
-		out, err := decompress(d, zeroFrame(2*limit/maxBlockSize, 0))
-		if !errors.Is(err, ErrCorrupt) {
-			t.Fatalf("beyond the limit: %d bytes, %v; want an error wrapping ErrCorrupt", len(out), err)
+		if n > 2*limit {
+			t.Errorf("decompressing %d bytes allocated %d", limit, n)
+		}
+		for name, bomb := range map[string][]byte{
+			"one frame":  zeroFrame(limit/maxBlockSize+1, limit+maxBlockSize),
+			"two frames": append(zeroFrame(limit/maxBlockSize, limit), zeroFrame(1, maxBlockSize)...),
+		} {
+			if n := allocated(func() { out, err = DecompressLimit(bomb, limit) }); n > limit/4 {
+				t.Errorf("%s beyond the limit: refusing it allocated %d bytes", name, n)
+			}
+			if !errors.Is(err, ErrDecompress) {
+				t.Fatalf("%s beyond the limit: %d bytes, %v; want ErrDecompress", name, len(out), err)
+			}
 		}
 	})
 }

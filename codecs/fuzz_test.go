@@ -8,6 +8,7 @@ import (
 
 	"github.com/cachette-go/cachette/codecs"
 	"github.com/cachette-go/cachette/codecs/internal/codectest"
+	"github.com/cachette-go/cachette/internal/zstdtest"
 )
 
 // checkDecode decodes data into a fresh destination and checks what every
@@ -105,7 +106,11 @@ func FuzzDecompress(f *testing.F) {
 		f.Add(codecs.Compress(nil, bytes.Repeat([]byte("cachette "), n/9+1)[:n]))
 	}
 	f.Add([]byte("not zstd at all"))
+	f.Add(zstdtest.Bomb()) // 16,386 bytes that used to cost 2.25 GB
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(codecs.Compress(nil, data)) == 0 {
+			t.Fatal("Compress wrote nothing")
+		}
 		out, err := codecs.Decompress(data)
 		if err != nil {
 			if !errors.Is(err, codecs.ErrCorrupt) {

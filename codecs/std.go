@@ -44,6 +44,16 @@ func (Vanilla) Encode(v any) ([]byte, error) {
 	}
 }
 
+// CheckType accepts string and []byte, the only types whose values
+// vanilla gives back as they were stored: it writes anything else as
+// fmt.Sprint(v) and cannot decode it into its own type.
+func (Vanilla) CheckType(t reflect.Type) error {
+	if t == reflect.TypeFor[string]() || t == reflect.TypeFor[[]byte]() {
+		return nil
+	}
+	return fmt.Errorf("%w: vanilla holds string or []byte, not %v; configure another codec (json, gob, msgpack)", ErrType, t)
+}
+
 func (Vanilla) Decode(data []byte, dst any) error {
 	if rv := reflect.ValueOf(dst); rv.Kind() == reflect.Pointer && rv.IsNil() {
 		return fmt.Errorf("%w: vanilla: destination is a nil %T", ErrType, dst)

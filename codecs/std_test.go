@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -176,5 +177,26 @@ func TestEncodeErrors(t *testing.T) {
 	}
 	if _, err := (codecs.JSON{}).Encode(math.Inf(1)); !errors.Is(err, codecs.ErrType) {
 		t.Errorf("json Encode(+Inf) = %v, want an error wrapping ErrType", err)
+	}
+}
+
+func TestCheckType(t *testing.T) {
+	for _, tt := range []struct {
+		codec codecs.Codec
+		typ   reflect.Type
+		ok    bool
+	}{
+		{codecs.Vanilla{}, reflect.TypeFor[string](), true},
+		{codecs.Vanilla{}, reflect.TypeFor[[]byte](), true},
+		{codecs.Vanilla{}, reflect.TypeFor[int](), false},
+		{codecs.Vanilla{}, reflect.TypeFor[any](), false},
+		{codecs.Vanilla{}, reflect.TypeFor[struct{ A int }](), false},
+		{codecs.JSON{}, reflect.TypeFor[struct{ A int }](), true},
+		{codecs.Gob{}, reflect.TypeFor[map[string]int](), true},
+	} {
+		err := codecs.CheckType(tt.codec, tt.typ)
+		if tt.ok != (err == nil) || (err != nil && !errors.Is(err, codecs.ErrType)) {
+			t.Errorf("CheckType(%s, %v) = %v, want ok %v", tt.codec.Name(), tt.typ, err, tt.ok)
+		}
 	}
 }

@@ -54,9 +54,10 @@
 // files: every table, vector, string, list and map they hold must fit in
 // the bytes that follow, so that no length read from the input makes a
 // reader allocate more than the input justifies. Every buffer the readers
-// allocate counts against a budget (DefaultMaxDecodedSize, or the codec's
-// MaxDecodedSize), message bodies and pages may not announce more than the
-// input or the budget allows, and the decoded columns are validated
+// allocate counts against a budget (DefaultMaxDecodedSize, the codec's
+// MaxDecodedSize, or 8 × Config.MaxValueSize in a Cache), message bodies
+// and pages may not announce more than the input or the budget allows, and
+// the decoded columns are validated
 // (offsets, lengths, dictionary indices) before they are returned, so that
 // reading their values cannot panic. A panic of the readers is recovered.
 // Bytes that fail any of this give an error wrapping codecs.ErrCorrupt,
@@ -81,8 +82,10 @@ const (
 )
 
 // DefaultMaxDecodedSize bounds, in bytes, the Arrow buffers one Decode may
-// allocate when the codec's MaxDecodedSize is zero. It equals the bound
-// cachette puts on decompressed entries.
+// allocate when the codec's MaxDecodedSize is zero. A cachette.Cache gives
+// its codec 8 times its Config.MaxValueSize instead (WithMaxDecodedSize),
+// which is this bound with the default MaxValueSize of 64 MiB: a Parquet
+// value whose columns decode to more is a miss there.
 const DefaultMaxDecodedSize int64 = codecs.MaxDecompressedSize
 
 func init() {

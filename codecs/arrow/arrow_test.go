@@ -11,10 +11,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/cachette-go/cachette"
 	"github.com/cachette-go/cachette/codecs"
 	arrowcodec "github.com/cachette-go/cachette/codecs/arrow"
@@ -511,5 +514,71 @@ func TestCacheErrors(t *testing.T) {
 	defer got.Release()
 	if diff := arrowtest.Equal(rec, got); diff != "" {
 		t.Error(diff)
+	}
+}
+
+// TestCacheBudgetFollowsMaxValueSize checks that a Cache bounds what its
+// Arrow codec may decode by 8 × Config.MaxValueSize, not by the fixed
+// DefaultMaxDecodedSize: a dictionary-encoded Parquet file of a few
+// kilobytes, written by another program, whose constant column decodes to
+// 800 KB is a miss for a cache whose values are at most 64 KiB, and reads
+// back under the default.
+func TestCacheBudgetFollowsMaxValueSize(t *testing.T) {
+	b := array.NewInt64Builder(memory.DefaultAllocator)
+	defer b.Release()
+	for range 100_000 {
+		b.Append(7)
+	}
+	col := b.NewArray()
+	defer col.Release()
+	schema := arrow.NewSchema([]arrow.Field{{Name: "n", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	rec := array.NewRecordBatch(schema, []arrow.Array{col}, 100_000)
+	defer rec.Release()
+	var file bytes.Buffer
+	w, err := pqarrow.NewFileWriter(schema, &file, parquet.NewWriterProperties(parquet.WithDictionaryDefault(true)),
+		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if file.Len() > 16<<10 {
+		t.Fatalf("the Parquet file is %d bytes, want a small one", file.Len())
+	}
+	// The entry as cachette stores it: magic, version, codec, flags, expiry.
+	exp := time.Now().Add(time.Hour)
+	entry := binary.BigEndian.AppendUint64([]byte{0xCA, 1, codecs.IDParquet, 0}, uint64(exp.UnixMilli()))
+	entry = append(entry, file.Bytes()...)
+
+	ctx := context.Background()
+	for _, tt := range []struct {
+		maxValueSize int
+		readable     bool
+	}{
+		{64 << 10, false},
+		{0, true}, // the default, 64 MiB
+	} {
+		c, err := cachette.New(ctx, cachette.Config{Codec: "parquet", MaxValueSize: tt.maxValueSize})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.Backend().Set(ctx, "k", entry, exp); err != nil {
+			t.Fatal(err)
+		}
+		var got arrow.RecordBatch
+		err = c.Fetch(ctx, "k", &got)
+		if tt.readable {
+			if err != nil || got.NumRows() != 100_000 {
+				t.Fatalf("max_value_size %d: Fetch = %v", tt.maxValueSize, err)
+			}
+			got.Release()
+		} else if !errors.Is(err, cachette.ErrNotFound) {
+			t.Fatalf("max_value_size %d: Fetch of 800 KB of columns = %v, want ErrNotFound", tt.maxValueSize, err)
+		}
 	}
 }

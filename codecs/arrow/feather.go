@@ -31,6 +31,16 @@ func (Feather) ID() byte { return codecs.IDFeather }
 
 func (c Feather) settings() settings { return settings{c.Allocator, c.MaxDecodedSize} }
 
+// WithMaxDecodedSize returns c with a budget of n bytes, unless c has one
+// already (codecs.DecodeBounder: a Cache passes a multiple of its
+// MaxValueSize).
+func (c Feather) WithMaxDecodedSize(n int64) codecs.Codec {
+	if c.MaxDecodedSize <= 0 {
+		c.MaxDecodedSize = n
+	}
+	return c
+}
+
 // Encode returns the Arrow IPC file holding v, an arrow.RecordBatch or an
 // arrow.Table. It does not release v. Any other type of v gives an error
 // wrapping codecs.ErrType.

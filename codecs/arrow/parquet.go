@@ -44,6 +44,16 @@ func (Parquet) ID() byte { return codecs.IDParquet }
 
 func (c Parquet) settings() settings { return settings{c.Allocator, c.MaxDecodedSize} }
 
+// WithMaxDecodedSize returns c with a budget of n bytes, unless c has one
+// already (codecs.DecodeBounder: a Cache passes a multiple of its
+// MaxValueSize).
+func (c Parquet) WithMaxDecodedSize(n int64) codecs.Codec {
+	if c.MaxDecodedSize <= 0 {
+		c.MaxDecodedSize = n
+	}
+	return c
+}
+
 // Encode returns the Parquet file holding v, an arrow.RecordBatch or an
 // arrow.Table. It does not release v. Any other type of v, or a column
 // type Parquet cannot store, gives an error wrapping codecs.ErrType.
