@@ -45,6 +45,14 @@ func TestDecodeAliases(t *testing.T) {
 		}
 	}
 
+	// A malformed alias is the field's; a malformed other parameter is ignored.
+	if err := decodeURL(t, "/b?blog_id=%zz", &cachemateFilter{}); !errors.Is(err, ErrInvalidQuery) || !strings.Contains(err.Error(), `"blog_id"`) {
+		t.Errorf("blog_id=%%zz: %v, want ErrInvalidQuery naming \"blog_id\"", err)
+	}
+	if err := decodeURL(t, "/b?blog_i=%zz&id=1", &cachemateFilter{}); err != nil {
+		t.Errorf("blog_i=%%zz: %v", err)
+	}
+
 	cfg := newConfig(Options{TTL: time.Minute, Filter: cachemateFilter{}})
 	same := [][]string{
 		{"/b", "/b?utm=1", "/b?page=1&max_page=10", "/b?id=", "/b?blog_id="},
@@ -355,4 +363,42 @@ func TestDecodePointersAndTimes(t *testing.T) {
 		}
 		seen[k] = i
 	}
+}
+
+// fuzzFilter has a field of every shape and kind, aliases and bounds.
+type fuzzFilter struct {
+	ID    *string     `query:"id,blog_id"`
+	Page  int         `query:"page" default:"1" min:"1"`
+	Max   uint8       `query:"max" max:"100"`
+	F     *float32    `query:"f" min:"-1" max:"1"`
+	Tags  []string    `query:"tag,t"`
+	Ns    []int16     `query:"n" min:"0"`
+	B     *bool       `query:"b"`
+	At    time.Time   `query:"at"`
+	Days  []time.Time `query:"day"`
+	Since *time.Time  `query:"since" default:"2024-01-01"`
+}
+
+// FuzzDecodeQuery: a query string from a request never makes Decode or the
+// key panic, and the middleware keys exactly the requests Decode accepts.
+func FuzzDecodeQuery(f *testing.F) {
+	for _, seed := range []string{
+		"", "id=1&page=2", "blog_id=x&id=", "page=-5", "max=1000", "f=NaN", "f=0.5&n=1&n=-1",
+		"tag=a&t=b", "at=2024-05-01T10:30:00+02:00", "day=2024-05-01&day=x", "since=%zz", "b=maybe;x",
+	} {
+		f.Add(seed)
+	}
+	cfg := newConfig(Options{TTL: time.Minute, Filter: fuzzFilter{}})
+	f.Fuzz(func(t *testing.T, raw string) {
+		r := httptest.NewRequest("GET", "/x", nil)
+		r.URL.RawQuery = raw
+		var dst fuzzFilter
+		err := Decode(r, &dst)
+		if err != nil && !errors.Is(err, ErrInvalidQuery) {
+			t.Fatalf("%q: %v", raw, err)
+		}
+		if _, ok := cfg.baseKey(r); ok != (err == nil) {
+			t.Fatalf("%q: key made %v, Decode error %v", raw, ok, err)
+		}
+	})
 }
