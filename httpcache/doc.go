@@ -28,9 +28,9 @@
 // A query that does not parse is not cached (MISS, straight to the
 // handler): without a Filter, any parameter url.ParseQuery rejects (a bad
 // escape such as %zz, a semicolon); with one, only a parameter a field
-// reads, or a value that does not parse as the field's type, since the
-// other parameters are ignored anyway. A Filter must have at least one
-// query field. If the store holds a live response, it is replayed as a HIT
+// reads, or a value that does not parse as the field's type or is outside
+// its bounds, since the other parameters are ignored anyway (see Filters).
+// A Filter must have at least one query field. If the store holds a live response, it is replayed as a HIT
 // with Age (the seconds since it was stored) and its ETag, or 304 Not
 // Modified when If-None-Match matches the ETag; when the entry is within
 // the early-refresh window (see
@@ -127,6 +127,43 @@
 // or set Options.AllowCookies and make every response that depends on a
 // cookie send Vary: Cookie (the handler or an outer middleware may set it),
 // which keeps one entry per distinct Cookie header.
+//
+// # Filters
+//
+// A Filter is a struct whose `query:"..."` fields are the query parameters
+// that make the key; the handler reads the same struct with Decode, so the
+// two always agree. As with fastapi-cachemate's pydantic filters:
+//
+//	type BlogFilter struct {
+//		BlogID  *string    `query:"id,blog_id"`                       // alias and own name; nil when absent
+//		Page    int        `query:"page" default:"1" min:"1"`         // ge=1
+//		MaxPage int        `query:"max_page" default:"10" min:"1" max:"100"`
+//		Tags    []string   `query:"tag"`                              // ?tag=a&tag=b, sorted, de-duplicated
+//		Since   *time.Time `query:"since"`                            // RFC 3339 or 2006-01-02, in UTC
+//	}
+//
+// A tag's first name is the canonical one: ?id=7 and ?blog_id=7 make one
+// key. A value outside its min/max bounds makes Decode return an error
+// wrapping ErrOutOfRange and ErrInvalidQuery (answer 400), and the
+// middleware neither reads nor writes the cache for such a request (MISS),
+// so ?page=-5 and ?max_page=1000 never get entries of their own. Field
+// types are strings, bools, numbers and time.Time, pointers to those and
+// slices of those; bounds apply to numbers only. A bad tag (a bound on a
+// string, min above max, a bound or default that does not parse) makes
+// Middleware panic at start-up, like other invalid Options. See Decode for
+// the details.
+//
+// # Settings from the environment
+//
+// OptionsFromEnv reads Options from variables named prefix + the option's
+// name, as fastapi-cachemate's BaseCacheSettings does with its env_prefix:
+// with "API_CACHE_", API_CACHE_TTL, API_CACHE_BYPASS_HEADER,
+// API_CACHE_BYPASS_VALUE, API_CACHE_TTL_LOCK_SECONDS, API_CACHE_BUFFER and
+// one variable for every other option with a plain value. Durations are
+// whole seconds or Go durations ("300", "5m"). A variable under the prefix
+// that names no option, or a value that does not parse or that Middleware
+// would refuse, is an error wrapping ErrInvalidOptions that names the
+// variable.
 //
 // # Statuses
 //
