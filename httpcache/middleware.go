@@ -520,7 +520,7 @@ func (h *handler) store(ctx context.Context, base string, r *http.Request, resp 
 	key := base
 	if names, _ := varyNames(resp.header); len(names) > 0 {
 		key = varyKey(base, names, r)
-		if err := h.put(ctx, base, encodeVary(names), resp.ttl); err != nil {
+		if err := h.put(ctx, base, encodeVary(names, newToken()), resp.ttl); err != nil {
 			return base, err
 		}
 	}
