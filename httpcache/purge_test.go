@@ -2,6 +2,7 @@ package httpcache
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -287,5 +288,53 @@ func TestParseTags(t *testing.T) {
 	}
 	if got := strings.Join(parseTags([]string{"b a", "c, a"}), " "); got != "a b c" {
 		t.Errorf("two header lines: %q", got)
+	}
+}
+
+// TestPassHijack: a request that skips the cache (Upgrade, an unsafe
+// method) can still hijack the connection through the wrapped writer, and
+// a hijacked unsafe request invalidates nothing (its status is unknown).
+func TestPassHijack(t *testing.T) {
+	h := &counter{fn: func(w http.ResponseWriter, r *http.Request, n int) {
+		if r.Method == "GET" && r.Header.Get("Upgrade") == "" {
+			fmt.Fprint(w, n)
+			return
+		}
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		defer conn.Close()
+		brw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nhijacked")
+		brw.Flush()
+	}}
+	srv := httptest.NewServer(testMiddleware(inmemoryKind.open(t, nil), Options{TTL: time.Minute})(h))
+	defer srv.Close()
+	do := func(method string, hdr ...string) (string, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+"/x", nil)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b), resp.Header.Get(StatusHeader)
+	}
+	if _, s := do("GET"); s != StatusMiss {
+		t.Fatalf("first GET: %s", s)
+	}
+	if b, _ := do("GET", "Upgrade", "x"); b != "hijacked" {
+		t.Errorf("Upgrade: %q", b)
+	}
+	if b, _ := do("POST"); b != "hijacked" {
+		t.Errorf("POST: %q", b)
+	}
+	if _, s := do("GET"); s != StatusHit {
+		t.Errorf("GET after a hijacked POST: %s, want HIT", s)
 	}
 }

@@ -76,7 +76,7 @@ func (cw *captureWriter) WriteHeader(code int) {
 	cw.wrote = true
 	cw.status = code
 	h := cw.w.Header()
-	tagsOK := false
+	var tagsOK bool
 	cw.tags, tagsOK = cw.cfg.takeTags(h) // the client never sees them (purge.go)
 	cw.storable = cw.store && tagsOK && cw.cfg.responseStorable(code, h)
 	if cw.storable {
