@@ -8,7 +8,8 @@
 // X-Cache-Status: BYPASS, and the cache is neither read nor written. A
 // method other than GET or HEAD, or a request Cache-Control with no-cache
 // or no-store (anywhere in the list, any case), or Pragma: no-cache, gets
-// NO_CACHE the same way. A request with an Authorization header (unless
+// NO_CACHE the same way (an unsafe method answered 2xx or 3xx then
+// invalidates its URL, see below). A request with an Authorization header (unless
 // Options.AllowAuthorized is set), with a Cookie header (unless
 // Options.AllowCookies is set) or with an Upgrade header (a WebSocket
 // handshake, say) also goes straight to the handler (MISS): nothing is read
@@ -171,6 +172,32 @@
 // request: a stored response, the response of a concurrent identical
 // request in this process, or one stored meanwhile by another process; MISS
 // when it ran; BYPASS and NO_CACHE as above.
+//
+// # Invalidation, purge and tags
+//
+// A request with an unsafe method (any but GET, HEAD, OPTIONS and TRACE,
+// RFC 9110 9.2.1) answered with a 2xx or 3xx drops every stored variant of
+// its URL, keyed as a GET of it is (exact query, Filter applied), and of
+// the URLs its Location and Content-Location name on the request's host
+// (RFC 9111, 4.4), before its status reaches the client; whether it was
+// bypassed, authorized or carried cookies does not matter. Purge drops
+// every variant of one URL; PurgeTags drops every response stored with one
+// of the tags the handler set in Options.TagsHeader (Surrogate-Key by
+// default), a header that is never sent to clients. Both take the
+// middleware's Options: Prefix and Filter make the keys.
+//
+// None of this lists keys, so it works on every store, memcached
+// included. The vary marker under a URL's base key holds a random epoch,
+// which the variants stored under it record; a variant whose epoch is not
+// the marker's is a miss, so dropping the marker drops every variant. Each
+// tag has a generation entry, "<prefix>:tag:<hash of the tag>", holding a
+// random token; a tagged response records its tags' tokens, a HIT reads
+// the current ones (one store read per tag, concurrently: the only cost,
+// and only for tagged responses), and PurgeTags deletes them. Epochs and
+// tokens are only ever written fresh, so a response stored before a purge
+// is never served after it, even one whose store raced the purge. Purged
+// variants and tagged responses stay in the store, unreachable, until
+// their TTL ends. A response with more than 64 tags is not stored.
 //
 // # Stored format
 //

@@ -14,7 +14,7 @@ import (
 // by the bytes.
 //
 //	magic    2 bytes  "hc"
-//	version  1 byte   2
+//	version  1 byte   3
 //	kind     1 byte   1 = response, 2 = vary marker
 //
 // A response continues with
@@ -25,10 +25,15 @@ import (
 //	headers  bytes    a block: uvarint count, then per header: name,
 //	                  uvarint value count, values
 //	body     bytes
+//	epoch    string   the epoch of the vary marker it was stored under; ""
+//	                  when the response has no Vary
+//	tags     uvarint  count, then per tag (sorted by name, no repeats):
+//	                  name, generation (both non-empty)
 //
 // and a vary marker with
 //
 //	names    uvarint  count, then each name
+//	epoch    string   non-empty random token (see purge.go)
 //
 // Nothing may follow. decodeEntry rejects anything else, so a corrupt or
 // foreign value is a miss, never a wrong answer or a panic.
@@ -38,8 +43,11 @@ import (
 // outer middleware, and so be keyed too broadly), the handler's own
 // Cache-Control and ETag. A version 1 value is a miss, replaced by the
 // next response stored.
+//
+// Version 3 adds the epoch and tags fields, for Purge and PurgeTags; a
+// version 2 value is a miss, likewise.
 const (
-	entryVersion = 2
+	entryVersion = 3
 	kindResponse = 1
 	kindVary     = 2
 
@@ -65,12 +73,19 @@ type storedResponse struct {
 	compute time.Duration // how long the handler took
 	header  http.Header   // hop-by-hop and per-request headers removed; ETag set
 	body    []byte
+	epoch   string   // epoch of the vary marker it was stored under; "" without Vary
+	tags    []tagGen // its tags (Options.TagsHeader), sorted by name, with their generations
 }
+
+// tagGen is a tag of a stored response and the generation the tag had
+// when the response was stored (see purge.go).
+type tagGen struct{ name, gen string }
 
 // entry is a decoded stored value: a response or a vary marker.
 type entry struct {
-	resp *storedResponse
-	vary []string // canonical header names, sorted, when this is a marker
+	resp  *storedResponse
+	vary  []string // canonical header names, sorted, when this is a marker
+	epoch string   // the marker's epoch
 }
 
 func appendBytes(b, s []byte) []byte {
@@ -112,7 +127,14 @@ func encodeResponse(r *storedResponse) []byte {
 		}
 	}
 	b = appendBytes(b, block)
-	return appendBytes(b, r.body)
+	b = appendBytes(b, r.body)
+	b = appendString(b, r.epoch)
+	b = binary.AppendUvarint(b, uint64(len(r.tags)))
+	for _, t := range r.tags {
+		b = appendString(b, t.name)
+		b = appendString(b, t.gen)
+	}
+	return b
 }
 
 // ttlMillis is d in milliseconds, rounded up, so that any positive TTL
@@ -124,15 +146,16 @@ func ttlMillis(d time.Duration) uint64 {
 	return uint64((d + time.Millisecond - 1) / time.Millisecond)
 }
 
-// encodeVary returns the stored form of a vary marker listing names.
-func encodeVary(names []string) []byte {
-	b := make([]byte, 0, 8+16*len(names))
+// encodeVary returns the stored form of a vary marker listing names,
+// with its epoch.
+func encodeVary(names []string, epoch string) []byte {
+	b := make([]byte, 0, 8+16*len(names)+len(epoch))
 	b = append(b, entryMagic[0], entryMagic[1], entryVersion, kindVary)
 	b = binary.AppendUvarint(b, uint64(len(names)))
 	for _, n := range names {
 		b = appendString(b, n)
 	}
-	return b
+	return appendString(b, epoch)
 }
 
 // reader walks a stored value; the first error sticks.
@@ -207,6 +230,10 @@ func decodeEntry(b []byte) (entry, error) {
 		e.resp = r.response()
 	case kindVary:
 		e.vary = r.varyNames()
+		e.epoch = string(r.bytes("epoch"))
+		if r.err == nil && e.epoch == "" {
+			r.fail("vary marker without epoch")
+		}
 	default:
 		return entry{}, fmt.Errorf("%w: unknown kind %d", errCorrupt, b[3])
 	}
@@ -245,6 +272,26 @@ func (r *reader) response() *storedResponse {
 	}
 	resp.header = r.headers(block)
 	resp.body = r.bytes("body")
+	resp.epoch = string(r.bytes("epoch"))
+	n := r.count("tag")
+	for i := range n {
+		name, gen := r.bytes("tag name"), r.bytes("tag generation")
+		switch {
+		case r.err != nil:
+			return nil
+		case len(name) == 0 || len(gen) == 0:
+			r.fail("empty tag or generation")
+		case i > 0 && string(name) <= resp.tags[i-1].name:
+			r.fail("tags not sorted")
+		}
+		if r.err != nil {
+			return nil
+		}
+		if resp.tags == nil {
+			resp.tags = make([]tagGen, 0, n)
+		}
+		resp.tags = append(resp.tags, tagGen{string(name), string(gen)})
+	}
 	return resp
 }
 

@@ -19,7 +19,9 @@ func sampleResponse() *storedResponse {
 			"Etag":         {`"abc"`},
 			"X-Multi":      {"a", "b", ""},
 		},
-		body: []byte(`{"blog_id":"1"}`),
+		body:  []byte(`{"blog_id":"1"}`),
+		epoch: "e1",
+		tags:  []tagGen{{"blog", "g1"}, {"blog-1", "g2"}},
 	}
 }
 
@@ -36,15 +38,16 @@ func TestEntryRoundTrip(t *testing.T) {
 		}
 		got := e.resp
 		if got == nil || got.status != r.status || got.ttl != r.ttl || got.compute != r.compute ||
-			!reflect.DeepEqual(got.header, r.header) || !bytes.Equal(got.body, r.body) || e.vary != nil {
+			!reflect.DeepEqual(got.header, r.header) || !bytes.Equal(got.body, r.body) || e.vary != nil ||
+			got.epoch != r.epoch || !reflect.DeepEqual(got.tags, r.tags) {
 			t.Errorf("round trip of %+v gave %+v", r, got)
 		}
 		if !bytes.Equal(encodeResponse(got), b) {
 			t.Error("re-encoding differs")
 		}
 	}
-	e, err := decodeEntry(encodeVary([]string{"Accept", "X-Theme"}))
-	if err != nil || e.resp != nil || !reflect.DeepEqual(e.vary, []string{"Accept", "X-Theme"}) {
+	e, err := decodeEntry(encodeVary([]string{"Accept", "X-Theme"}, "ep"))
+	if err != nil || e.resp != nil || !reflect.DeepEqual(e.vary, []string{"Accept", "X-Theme"}) || e.epoch != "ep" {
 		t.Errorf("vary marker: %+v, %v", e, err)
 	}
 }
@@ -71,8 +74,14 @@ func TestDecodeRejects(t *testing.T) {
 		"bad name":        encodeResponse(&storedResponse{status: 200, ttl: time.Second, header: http.Header{"Bad Name": {"x"}}}),
 		"bad value":       encodeResponse(&storedResponse{status: 200, ttl: time.Second, header: http.Header{"A": {"x\r\ny: z"}}}),
 		"no values":       encodeResponse(&storedResponse{status: 200, ttl: time.Second, header: http.Header{"A": {}}}),
-		"empty marker":    encodeVary(nil),
-		"unsorted marker": encodeVary([]string{"B", "A"}),
+		"empty marker":    encodeVary(nil, "e"),
+		"unsorted marker": encodeVary([]string{"B", "A"}, "e"),
+		"marker no epoch": encodeVary([]string{"A"}, ""),
+		"unsorted tags":   encodeResponse(&storedResponse{status: 200, ttl: time.Second, header: http.Header{}, tags: []tagGen{{"b", "1"}, {"a", "1"}}}),
+		"repeated tag":    encodeResponse(&storedResponse{status: 200, ttl: time.Second, header: http.Header{}, tags: []tagGen{{"a", "1"}, {"a", "1"}}}),
+		"empty tag":       encodeResponse(&storedResponse{status: 200, ttl: time.Second, header: http.Header{}, tags: []tagGen{{"", "1"}}}),
+		"empty tag gen":   encodeResponse(&storedResponse{status: 200, ttl: time.Second, header: http.Header{}, tags: []tagGen{{"a", ""}}}),
+		"version 2":       append([]byte{'h', 'c', 2}, good[3:]...),
 		"huge count":      {'h', 'c', entryVersion, 2, 0xff, 0xff, 0xff, 0xff, 0x0f},
 		"bad varint":      {'h', 'c', entryVersion, 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
 	}
@@ -91,7 +100,7 @@ func TestDecodeRejects(t *testing.T) {
 func FuzzDecodeResponse(f *testing.F) {
 	f.Add(encodeResponse(sampleResponse()))
 	f.Add(encodeResponse(&storedResponse{status: 200, ttl: time.Second, header: http.Header{}, body: nil}))
-	f.Add(encodeVary([]string{"Accept-Encoding"}))
+	f.Add(encodeVary([]string{"Accept-Encoding"}, "epoch"))
 	f.Add([]byte("hc"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -107,7 +116,7 @@ func FuzzDecodeResponse(f *testing.F) {
 		case e.resp != nil:
 			again = encodeResponse(e.resp)
 		default:
-			again = encodeVary(e.vary)
+			again = encodeVary(e.vary, e.epoch)
 		}
 		e2, err := decodeEntry(again)
 		if err != nil {

@@ -116,7 +116,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // pass runs the handler without the cache.
 func (h *handler) pass(w http.ResponseWriter, r *http.Request, status string) {
 	w.Header().Set(StatusHeader, status)
-	h.next.ServeHTTP(w, r)
+	pw, p := h.passWriterFor(w, r) // strips the tags; an unsafe method invalidates (purge.go)
+	h.next.ServeHTTP(pw, r)
+	p.done()
 }
 
 func (h *handler) bypass(r *http.Request) bool {
@@ -209,17 +211,23 @@ func (h *handler) put(ctx context.Context, key string, value []byte, ttl time.Du
 // entry is logged, removed and reported as a miss.
 func (h *handler) lookup(ctx context.Context, base string, r *http.Request) (*hit, string, error) {
 	e, left, err := h.fetch(ctx, base)
+	if err == nil && e.resp != nil {
+		e, err = h.current(ctx, e, "") // purged tags (purge.go)
+	}
 	if err != nil || e.resp != nil {
 		return hitOf(e, left), base, err
 	}
 	if e.vary == nil {
 		return nil, base, nil
 	}
-	key := varyKey(base, e.vary, r)
+	key, epoch := varyKey(base, e.vary, r), e.epoch
 	e, left, err = h.fetch(ctx, key)
 	if err == nil && e.vary != nil {
 		h.corrupt(ctx, key, errors.New("a vary marker under a variant key"))
 		return nil, key, nil
+	}
+	if err == nil && e.resp != nil {
+		e, err = h.current(ctx, e, epoch) // purged URL or tags (purge.go)
 	}
 	return hitOf(e, left), key, err
 }
@@ -518,11 +526,13 @@ func (h *handler) store(ctx context.Context, base string, r *http.Request, resp 
 		resp.header.Set("Etag", `"`+shortHash(string(resp.body))+`"`)
 	}
 	key := base
-	if names, _ := varyNames(resp.header); len(names) > 0 {
+	names, _ := varyNames(resp.header)
+	if len(names) > 0 {
 		key = varyKey(base, names, r)
-		if err := h.put(ctx, base, encodeVary(names), resp.ttl); err != nil {
-			return base, err
-		}
+	}
+	// The vary marker and its epoch, the tags' generations (purge.go).
+	if err := h.stamp(ctx, base, names, resp); err != nil {
+		return base, err
 	}
 	return key, h.put(ctx, key, encodeResponse(resp), resp.ttl)
 }

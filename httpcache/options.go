@@ -32,6 +32,7 @@ const (
 	DefaultMaxBodySize     = 8 << 20 // 8 MiB
 	DefaultRefreshTimeout  = 30 * time.Second
 	DefaultStoreTimeout    = time.Second
+	DefaultTagsHeader      = "Surrogate-Key"
 )
 
 // Options configures Middleware. Only TTL is required. Invalid options are
@@ -108,6 +109,13 @@ type Options struct {
 	StoreTimeout time.Duration
 	// Logger receives store errors and corrupt entries; default slog.Default().
 	Logger *slog.Logger
+	// TagsHeader is the response header whose values, separated by spaces
+	// or commas, tag the stored response, for PurgeTags; default
+	// "Surrogate-Key" (Fastly's convention). It is removed from every
+	// response the middleware passes on, stored or not. "-" turns tags
+	// off and leaves the header alone (for a CDN in front that reads it).
+	// A response with more than 64 tags is not stored. See PurgeTags.
+	TagsHeader string
 }
 
 // config is Options checked and with the defaults filled in.
@@ -176,6 +184,13 @@ func newConfig(o Options) *config {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.TagsHeader == "" {
+		o.TagsHeader = DefaultTagsHeader
+	}
+	if o.TagsHeader != "-" && !validHeaderName(o.TagsHeader) {
+		bad("TagsHeader %q is not a header name", o.TagsHeader)
+	}
+	o.TagsHeader = http.CanonicalHeaderKey(o.TagsHeader)
 	cfg := &config{}
 	if len(o.CacheStatuses) == 0 {
 		o.CacheStatuses = []int{http.StatusOK}

@@ -35,9 +35,10 @@ type captureWriter struct {
 	header   http.Header // what will be stored, snapshot at WriteHeader
 	hadType  bool        // the response had a Content-Type at WriteHeader
 	body     []byte
-	writeErr bool // a write to the client failed: the handler may have stopped early
-	flushed  bool // the handler flushed: anything written after makes it a stream
-	hijacked bool // the handler took the connection over
+	writeErr bool     // a write to the client failed: the handler may have stopped early
+	flushed  bool     // the handler flushed: anything written after makes it a stream
+	hijacked bool     // the handler took the connection over
+	tags     []tagGen // from Options.TagsHeader, generations not yet known
 }
 
 // newCaptureWriter wraps w for a handler run. The headers w holds already
@@ -75,7 +76,9 @@ func (cw *captureWriter) WriteHeader(code int) {
 	cw.wrote = true
 	cw.status = code
 	h := cw.w.Header()
-	cw.storable = cw.store && cw.cfg.responseStorable(code, h)
+	var tagsOK bool
+	cw.tags, tagsOK = cw.cfg.takeTags(h) // the client never sees them (purge.go)
+	cw.storable = cw.store && tagsOK && cw.cfg.responseStorable(code, h)
 	if cw.storable {
 		cw.header = storedHeader(h, cw.outer)
 		_, cw.hadType = h["Content-Type"]
@@ -194,6 +197,9 @@ func (cw *captureWriter) unshare() {
 
 // result returns the captured response, or nil when it must not be stored.
 func (cw *captureWriter) result() *storedResponse {
+	if !cw.wrote {
+		cw.cfg.takeTags(cw.w.Header()) // net/http sends an empty 200 with the headers set
+	}
 	if !cw.wrote || !cw.storable || cw.writeErr || cw.hijacked {
 		return nil
 	}
@@ -214,7 +220,7 @@ func (cw *captureWriter) result() *storedResponse {
 	if _, ok := h["Content-Type"]; !ok && !cw.hadType && len(cw.body) > 0 && h.Get("Content-Encoding") == "" {
 		h.Set("Content-Type", http.DetectContentType(cw.body))
 	}
-	return &storedResponse{status: cw.status, ttl: cw.cfg.TTL, header: h, body: cw.body}
+	return &storedResponse{status: cw.status, ttl: cw.cfg.TTL, header: h, body: cw.body, tags: cw.tags}
 }
 
 // hijackWriter is a captureWriter that is also an http.Hijacker.
