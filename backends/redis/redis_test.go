@@ -43,7 +43,10 @@ func (h quietHandler) Handle(ctx context.Context, r slog.Record) error {
 func TestMain(m *testing.M) {
 	flag.Parse()
 	if !testing.Verbose() {
-		slog.SetDefault(slog.New(quietHandler{slog.Default().Handler()}))
+		// Not around slog.Default().Handler(): once SetDefault is given
+		// another handler, that one writes back into slog through the log
+		// package and would deadlock.
+		slog.SetDefault(slog.New(quietHandler{slog.NewTextHandler(os.Stderr, nil)}))
 	}
 	os.Exit(m.Run())
 }
@@ -724,5 +727,35 @@ func TestGoRedisLogsFollowOpenStores(t *testing.T) {
 	}
 	if n := strings.Count(logsB.String(), line); n != 1 {
 		t.Errorf("B got %d lines after its Close, want the 1 from before", n)
+	}
+}
+
+// TestSecretsStayOutOfErrorsAndLogs opens stores with URLs whose password
+// (percent-encoded, so it has a raw and a decoded form) is wrong or whose
+// server is down, with a logger that sees go-redis's lines too: neither
+// form may show in an error or a log line.
+func TestSecretsStayOutOfErrorsAndLogs(t *testing.T) {
+	const raw, decoded = "p%40ss-Sup3rS3cret", "p@ss-Sup3rS3cret"
+	_, port := backendtest.FreeAddr(t)
+	urls := []string{
+		"redis://user:" + raw + "@127.0.0.1:" + port + "/0",
+		"redis://127.0.0.1:" + port + "?master_name=m&sentinel_password=" + raw,
+	}
+	if u := os.Getenv(envURL); u != "" {
+		urls = append(urls, strings.Replace(u, "://", "://ct-nobody:"+raw+"@", 1))
+	}
+	for _, u := range urls {
+		logs, log := backendtest.NewLogs()
+		s, err := redis.Open(backendtest.Ctx(t), backends.Settings{Prefix: "p", RedisURL: u, Timeout: 500 * time.Millisecond, Logger: log})
+		if err == nil {
+			s.Close()
+			t.Errorf("Open with a wrong password or a closed port succeeded")
+			continue
+		}
+		for _, secret := range []string{raw, decoded} {
+			if strings.Contains(err.Error(), secret) || strings.Contains(logs.String(), secret) {
+				t.Errorf("the password shows:\nerror: %v\nlog:\n%s", err, logs)
+			}
+		}
 	}
 }
