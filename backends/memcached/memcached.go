@@ -52,6 +52,11 @@
 // before each round trip, and a call in flight ends at the latest after the
 // timeout.
 //
+// memcached takes no credentials: an entry of memcached_host with "@" is
+// refused, and errors name a bad entry by its position, never quoting it,
+// since a mistyped one may hold a password. gomemcache writes no log lines
+// of its own.
+//
 // Configuration through cachette.Config (or memcached_host /
 // CACHETTE_MEMCACHED_HOST):
 //
