@@ -59,7 +59,8 @@
 //	The "ttl" value must be between 1 and 3600 seconds
 //	The "redis_url" cannot be empty when using redis as backend
 //
-// URLs are never quoted in errors, so passwords in them cannot leak.
+// URLs and memcached_host entries are never quoted in errors, so passwords
+// in them cannot leak; an error names the key and says what is wrong.
 //
 // LoadConfig keeps backend and codec names as given, lower-cased ("pickle"
 // stays "pickle"); New resolves the aliases. The prefix may not contain ":",
@@ -590,20 +591,25 @@ func checkMongoURL(raw string) string {
 }
 
 // checkMemcachedHosts checks "host[:port][,host[:port]...]"; an entry that
-// starts with "/" is a Unix socket path.
+// starts with "/" is a Unix socket path. Messages name an entry by its
+// position, never quote it: a mistyped one may hold a password.
 func checkMemcachedHosts(raw string) string {
 	const key = "memcached_host"
+	n := 0
 	for h := range strings.SplitSeq(raw, ",") {
 		h = strings.TrimSpace(h)
+		n++
 		switch {
 		case h == "":
 			return fmt.Sprintf("The %q has an empty entry in its comma-separated list", key)
 		case strings.Contains(h, "://"):
 			return fmt.Sprintf("The %q takes host[:port] entries without a scheme", key)
+		case strings.Contains(h, "@"):
+			return fmt.Sprintf(`The %q entry %d holds a user or password ("@"); memcached takes host[:port] only`, key, n)
 		case strings.HasPrefix(h, "/"):
 			// A Unix socket.
 		case !validHostPort(h):
-			return fmt.Sprintf("The %q entry %q is not host[:port] with a port between 1 and 65535", key, h)
+			return fmt.Sprintf("The %q entry %d is not host[:port] with a port between 1 and 65535", key, n)
 		}
 	}
 	return ""

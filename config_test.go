@@ -162,11 +162,12 @@ func TestLoadConfigInvalid(t *testing.T) {
 		{[]kv{{"backend", "dynamodb"}, {"dynamodb_url", "localhost:8000"}}, `The "dynamodb_url" must be a URL starting with http:// or https://`},
 		{[]kv{{"backend", "dynamodb"}, {"dynamodb_url", "http://"}}, `The "dynamodb_url" has no host`},
 		{[]kv{{"backend", "memcached"}, {"memcached_host", "memcached://localhost"}}, `The "memcached_host" takes host[:port] entries without a scheme`},
-		{[]kv{{"backend", "memcached"}, {"memcached_host", "localhost:0"}}, `The "memcached_host" entry "localhost:0" is not host[:port]`},
-		{[]kv{{"backend", "memcached"}, {"memcached_host", "localhost:65536"}}, `The "memcached_host" entry "localhost:65536" is not host[:port]`},
-		{[]kv{{"backend", "memcached"}, {"memcached_host", "a:11211,b:x"}}, `The "memcached_host" entry "b:x" is not host[:port]`},
-		{[]kv{{"backend", "memcached"}, {"memcached_host", "bad host"}}, `The "memcached_host" entry "bad host" is not host[:port]`},
+		{[]kv{{"backend", "memcached"}, {"memcached_host", "localhost:0"}}, `The "memcached_host" entry 1 is not host[:port]`},
+		{[]kv{{"backend", "memcached"}, {"memcached_host", "localhost:65536"}}, `The "memcached_host" entry 1 is not host[:port]`},
+		{[]kv{{"backend", "memcached"}, {"memcached_host", "a:11211,b:x"}}, `The "memcached_host" entry 2 is not host[:port]`},
+		{[]kv{{"backend", "memcached"}, {"memcached_host", "bad host"}}, `The "memcached_host" entry 1 is not host[:port]`},
 		{[]kv{{"backend", "memcached"}, {"memcached_host", "a,,b"}}, `The "memcached_host" has an empty entry`},
+		{[]kv{{"backend", "memcached"}, {"memcached_host", "a,user:pw@b:1"}}, `The "memcached_host" entry 2 holds a user or password ("@"); memcached takes host[:port] only`},
 
 		// Names the stores reject.
 		{[]kv{{"backend", "mongodb"}, {"mongodb_url", "mongodb://h"}, {"database_name", "my.db"}}, `The "database_name" value "my.db" contains a character MongoDB rejects`},
@@ -354,6 +355,11 @@ func TestConfigErrorsHidePasswords(t *testing.T) {
 		{{"backend", "mongodb"}, {"mongodb_url", "mongodb://user:" + secret + "@host/%zz"}},
 		{{"backend", "mongodb"}, {"mongodb_url", "http://user:" + secret + "@host"}},
 		{{"backend", "dynamodb"}, {"dynamodb_url", "ftp://user:" + secret + "@host"}},
+		{{"backend", "dynamodb"}, {"dynamodb_url", "user:" + secret + "@host:8000"}},
+		{{"backend", "memcached"}, {"memcached_host", "user:" + secret + "@host:1"}},
+		{{"backend", "memcached"}, {"memcached_host", "host:1,user:" + secret + "@host"}},
+		{{"backend", "memcached"}, {"memcached_host", secret + "@host:1"}},
+		{{"backend", "memcached"}, {"memcached_host", "host:" + secret}},
 	}
 	for _, pairs := range cases {
 		_, err := LoadConfig(pairs)

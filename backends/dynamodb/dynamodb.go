@@ -43,7 +43,11 @@
 // chain (environment, shared files, SSO, container or instance roles).
 // With an endpoint override, when that chain has no credentials the store
 // signs with static dummy credentials, which local servers accept; the
-// region then defaults to us-east-1. Through cachette.New:
+// region then defaults to us-east-1. The SDK's own log lines go to the
+// store's logger (Settings.Logger) at level Debug. Errors and log lines
+// name the endpoint by scheme and host only; the user name and password
+// of the URL, and the credentials found for an endpoint override, are
+// scrubbed from them. Through cachette.New:
 //
 //	import _ "github.com/cachette-go/cachette/backends/dynamodb"
 //
@@ -71,6 +75,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -169,7 +174,9 @@ func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
 	if endpoint != "" {
 		u, err := url.Parse(endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("dynamodb: the endpoint %s is not an http:// or https:// URL", redactURL(endpoint))
+			// Not quoted: a URL that does not parse the usual way (no
+			// scheme, as in "user:secret@host:8000") may show a secret.
+			return nil, errors.New(`dynamodb: the endpoint ("dynamodb_url") is not an http:// or https:// URL with a host`)
 		}
 	}
 	conns := &connTracker{dialer: net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}}
@@ -182,7 +189,7 @@ func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
 	}
 	opts := []func(*config.LoadOptions) error{
 		config.WithHTTPClient(hc),
-		config.WithLogger(sdkLogger(log)),
+		config.WithLogger(sdkLogger(log, &secrets)),
 	}
 	if s.Region != "" {
 		opts = append(opts, config.WithRegion(s.Region))
@@ -198,10 +205,12 @@ func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
 			cfg.Region = DefaultRegion
 		}
 		// A local endpoint needs signed requests but not real credentials.
-		if _, err := cfg.Credentials.Retrieve(lctx); err != nil {
+		if creds, err := cfg.Credentials.Retrieve(lctx); err != nil {
 			log.Debug("dynamodb: no AWS credentials found; signing with dummy credentials for the endpoint override",
-				"endpoint", redactURL(endpoint), "err", err)
+				"endpoint", redactURL(endpoint), "err", backends.Redact(err, secrets))
 			cfg.Credentials = credentials.NewStaticCredentialsProvider("cachette", "cachette", "")
+		} else {
+			secrets = append(secrets, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)
 		}
 	}
 	if cfg.Region == "" {
@@ -238,10 +247,13 @@ func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
 }
 
 // sdkLogger sends the SDK's own log lines (such as its fallbacks while
-// looking for credentials) to log at debug level.
-func sdkLogger(log *slog.Logger) logging.Logger {
+// looking for credentials) to log at debug level, with the secrets scrubbed.
+// Open completes *secrets before it makes the client; it is not changed
+// afterwards.
+func sdkLogger(log *slog.Logger, secrets *[]string) logging.Logger {
 	return logging.LoggerFunc(func(class logging.Classification, format string, v ...any) {
-		log.Debug("dynamodb: aws sdk: "+fmt.Sprintf(format, v...), "sdk_level", string(class))
+		msg := backends.Redact(fmt.Errorf(format, v...), *secrets).Error()
+		log.Debug("dynamodb: aws sdk: "+msg, "sdk_level", string(class))
 	})
 }
 
@@ -1014,30 +1026,35 @@ func expiry(item map[string]types.AttributeValue) (time.Time, bool) {
 	return time.UnixMilli(ms), true
 }
 
-// urlSecrets returns the password of an endpoint URL, raw and unescaped.
+// urlSecrets returns what must be scrubbed from errors and logs about the
+// endpoint URL: its password and its user name (where an AWS access key id
+// would go), as written and unescaped.
 func urlSecrets(raw string) []string {
 	u, err := url.Parse(raw)
 	if err != nil || u.User == nil {
 		return nil
 	}
-	pass, ok := u.User.Password()
-	if !ok || pass == "" {
-		return nil
+	pass, _ := u.User.Password()
+	secrets := []string{u.User.Username(), pass}
+	// As written in the URL, escapes and all.
+	if _, rest, ok := strings.Cut(raw, "://"); ok {
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			name, pw, _ := strings.Cut(rest[:at], ":")
+			secrets = append(secrets, name, pw)
+		}
 	}
-	secrets := []string{pass}
-	if _, esc, ok := strings.Cut(u.User.String(), ":"); ok && esc != pass {
-		secrets = append(secrets, esc)
-	}
-	return secrets
+	return slices.DeleteFunc(secrets, func(s string) bool { return s == "" })
 }
 
-// redactURL returns raw with any password hidden.
+// redactURL names the endpoint in errors and logs by its scheme and host
+// only: its user information (a password, perhaps an access key id) and
+// its query are left out.
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil {
-		return "(an endpoint URL that does not parse)"
+	if err != nil || u.Host == "" {
+		return `the endpoint ("dynamodb_url")`
 	}
-	return u.Redacted()
+	return u.Scheme + "://" + u.Host
 }
 
 // errClosed is returned by the calls of a store made by Open after Close.

@@ -481,6 +481,9 @@ func TestOpenBadSettings(t *testing.T) {
 		{DynamoDBURL: "ftp://bob:hunter2@127.0.0.1:1"},
 		{DynamoDBURL: "http://bob:hunter2@"},
 		{DynamoDBURL: "://bob:hunter2@x"},
+		{DynamoDBURL: "bob:hunter2@127.0.0.1:1"},
+		{DynamoDBURL: "bob:hunter2@localhost"},
+		{DynamoDBURL: "hunter2@localhost:8000"},
 	} {
 		s.Timeout = 200 * time.Millisecond
 		_, err := dynamodb.Open(context.Background(), s)
@@ -708,5 +711,92 @@ func TestFlushExpiredSparesWhatChangedAfterTheScan(t *testing.T) {
 	}
 	if ok, err := s.Unlock(ctx, "job", token); err != nil || !ok {
 		t.Fatalf("Unlock by the new holder = %v, %v; want true", ok, err)
+	}
+}
+
+// noAWSCredentials empties the AWS default chain for the test, so that an
+// endpoint override falls back to the store's dummy credentials (and logs
+// that at level Debug) without waiting for an instance metadata service.
+func noAWSCredentials(t *testing.T) {
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+}
+
+// TestLogsHideURLUser opens a store, at debug level, on an endpoint whose
+// URL carries an access key id as its user and a secret as its password:
+// neither may show in the errors or in any log line, the SDK's included.
+func TestLogsHideURLUser(t *testing.T) {
+	noAWSCredentials(t)
+	const keyID, secret = "AKIDEXAMPLE7", "wJalrXUtnFEMI-s3cr3t"
+	check := func(what, text string) {
+		t.Helper()
+		for _, s := range []string{keyID, secret} {
+			if strings.Contains(text, s) {
+				t.Errorf("%s shows %q:\n%s", what, s, text)
+			}
+		}
+	}
+	// A closed port: Open fails after the credential lookup.
+	addr, _ := backendtest.FreeAddr(t)
+	logs, log := backendtest.NewLogs()
+	_, err := dynamodb.Open(context.Background(), backends.Settings{
+		DynamoDBURL: "http://" + keyID + ":" + secret + "@" + addr,
+		Prefix:      "p",
+		Timeout:     300 * time.Millisecond,
+		Logger:      log,
+	})
+	if err == nil {
+		t.Fatal("Open on a closed port succeeded")
+	}
+	check("the error", err.Error())
+	if !strings.Contains(logs.String(), "no AWS credentials found") {
+		t.Errorf("the debug line about dummy credentials is missing:\n%s", logs)
+	}
+	check("the log", logs.String())
+
+	// The test server: Open works, and its log shows neither.
+	u := backendtest.ServerEnv(t, urlEnv)
+	host := strings.TrimPrefix(strings.TrimPrefix(u, "http://"), "https://")
+	logs, log = backendtest.NewLogs()
+	st, err := dynamodb.Open(backendtest.Ctx(t), backends.Settings{
+		DynamoDBURL: "http://" + keyID + ":" + secret + "@" + host,
+		TableName:   testTable,
+		Prefix:      backendtest.NewPrefix(),
+		Logger:      log,
+	})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	st.Close()
+	check("the log", logs.String())
+}
+
+// TestErrorsHideChainCredentials gives the default chain static
+// credentials and opens a store on a closed port: the access key id and
+// the secret key must not show in the error or the log.
+func TestErrorsHideChainCredentials(t *testing.T) {
+	noAWSCredentials(t)
+	const keyID, secret = "AKIDCHAINEXAMPLE", "chain-s3cr3t-key"
+	t.Setenv("AWS_ACCESS_KEY_ID", keyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
+	addr, _ := backendtest.FreeAddr(t)
+	logs, log := backendtest.NewLogs()
+	_, err := dynamodb.Open(context.Background(), backends.Settings{
+		DynamoDBURL: "http://" + addr,
+		Prefix:      "p",
+		Timeout:     300 * time.Millisecond,
+		Logger:      log,
+	})
+	if err == nil {
+		t.Fatal("Open on a closed port succeeded")
+	}
+	for _, s := range []string{keyID, secret} {
+		if strings.Contains(err.Error(), s) || strings.Contains(logs.String(), s) {
+			t.Errorf("%q shows in the error or the log:\n%v\n%s", s, err, logs)
+		}
 	}
 }

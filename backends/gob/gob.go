@@ -10,6 +10,13 @@
 //	    <hex sha256(key)>         one file per entry (mode 0600)
 //	    locks/                    lock files, same naming, plus a .guard file
 //
+// Whoever can write into these directories can plant entries that the
+// cache serves, so New refuses, with an error wrapping ErrUnsafeDir that
+// names the directory and the reason, one that is writable by its group or
+// by others or that belongs to another user than the process's effective
+// user (on Unix; elsewhere access control lists are the user's to set).
+// Directories the store creates get mode 0700.
+//
 // File names are hashes, so no key can reach outside its directory. Every
 // file starts with a small header holding the prefix, the key and the expiry
 // in Unix milliseconds, and ends with a CRC-32C checksum: ClearNamespace
@@ -112,6 +119,15 @@ var testHookTakeover func()
 // ErrNoDir is returned when the store is opened without a directory.
 var ErrNoDir = errors.New("gob: no directory given (set pickle_path)")
 
+// ErrUnsafeDir is returned by New when the directory (pickle_path), or a
+// directory the store keeps in it, is one another user could write into:
+// it is writable by its group or by others, or it is owned by a user other
+// than the process's effective user (or it is reached through a symbolic
+// link another user owns). Anyone who can write there could plant entries
+// that the cache would then serve. Directories the store creates itself
+// get mode 0700.
+var ErrUnsafeDir = errors.New("gob: unsafe directory")
+
 func init() {
 	backends.Register("gob", func(_ context.Context, s backends.Settings) (backends.Backend, error) {
 		return New(s.PicklePath, Options{Prefix: s.Prefix, Logger: s.Logger})
@@ -164,15 +180,41 @@ func New(dir string, opts Options) (*Store, error) {
 	if err := os.MkdirAll(dir, dirMode); err != nil {
 		return nil, fmt.Errorf("gob: open: %w", err)
 	}
-	if fi, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("gob: open: %w", err)
-	} else if !fi.IsDir() {
-		return nil, fmt.Errorf("gob: open: %s is not a directory", dir)
+	if err := checkDir("pickle_path directory", dir); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(s.locks, dirMode); err != nil {
 		return nil, fmt.Errorf("gob: open: %w", err)
 	}
+	for _, d := range []string{s.dir, s.locks} {
+		if err := checkDir("store directory", d); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// checkDir checks that dir is a directory that only this process's user
+// can write into (see ErrUnsafeDir); what names it in the error.
+func checkDir(what, dir string) error {
+	if li, err := os.Lstat(dir); err != nil {
+		return fmt.Errorf("gob: open: %w", err)
+	} else if li.Mode()&fs.ModeSymlink != 0 {
+		if why := unsafeLink(li); why != "" {
+			return fmt.Errorf("%w: the %s %q %s", ErrUnsafeDir, what, dir, why)
+		}
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("gob: open: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("gob: open: the %s %q is not a directory", what, dir)
+	}
+	if why := unsafeDir(fi); why != "" {
+		return fmt.Errorf("%w: the %s %q %s", ErrUnsafeDir, what, dir, why)
+	}
+	return nil
 }
 
 // Dir returns the directory that holds this store's prefix.

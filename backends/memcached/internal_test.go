@@ -168,3 +168,33 @@ func TestPrefixHashing(t *testing.T) {
 		t.Error("prefix a and a:1 share a key")
 	}
 }
+
+// TestOpenErrorHidesSecrets opens stores on memcached_host values that hold
+// a password: the error must name the key and the entry's position, say
+// what is wrong, and never show the secret.
+func TestOpenErrorHidesSecrets(t *testing.T) {
+	const secret = "hunter2-s3cr3t"
+	for _, tt := range []struct{ hosts, want string }{
+		{"user:" + secret + "@host:1", `entry 1 of the "memcached_host": it holds a user or password`},
+		{"user:" + secret + "@host", `entry 1 of the "memcached_host": it holds a user or password`},
+		{"a:1," + secret + "@host:1", `entry 2 of the "memcached_host": it holds a user or password`},
+		{"host:" + secret, `entry 1 of the "memcached_host": the port must be`},
+		{"host:1:" + secret, `entry 1 of the "memcached_host": not host[:port]`},
+		{"[::1]:" + secret, `entry 1 of the "memcached_host": not [address]:port`},
+		{"[" + secret + "]", `entry 1 of the "memcached_host": not an IPv6 address`},
+		{"ho%st" + secret, `entry 1 of the "memcached_host": the host is not a name`},
+	} {
+		s, err := Open(tt.hosts, Options{})
+		if err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded", tt.hosts)
+			continue
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("Open(%q): the secret shows in the error: %v", tt.hosts, err)
+		}
+		if !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Open(%q) = %v; want an error containing %q", tt.hosts, err, tt.want)
+		}
+	}
+}

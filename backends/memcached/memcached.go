@@ -52,6 +52,11 @@
 // before each round trip, and a call in flight ends at the latest after the
 // timeout.
 //
+// memcached takes no credentials: an entry of memcached_host with "@" is
+// refused, and errors name a bad entry by its position, never quoting it,
+// since a mistyped one may hold a password. gomemcache writes no log lines
+// of its own.
+//
 // Configuration through cachette.Config (or memcached_host /
 // CACHETTE_MEMCACHED_HOST):
 //
@@ -79,6 +84,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -208,38 +214,46 @@ func newStore(client *memcache.Client, prefix string, log *slog.Logger) *Store {
 func (s *Store) Prefix() string { return s.prefix }
 
 // ParseHosts splits "host[:port][,host[:port]...]" into server addresses,
-// adding DefaultPort where a host has none.
+// adding DefaultPort where a host has none. Its errors name a bad entry by
+// its position and never quote it, since a mistyped entry may hold a
+// password ("user:secret@host"): memcached takes no credentials, so an
+// entry with "@" is refused.
 func ParseHosts(raw string) ([]string, error) {
 	if strings.TrimSpace(raw) == "" {
 		return nil, errors.New(`memcached: no servers: the "memcached_host" is empty`)
 	}
 	var out []string
+	n := 0
 	for h := range strings.SplitSeq(raw, ",") {
-		h = strings.TrimSpace(h)
-		addr, err := hostAddr(h)
+		n++
+		addr, err := hostAddr(strings.TrimSpace(h))
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf(`memcached: entry %d of the "memcached_host": %s`, n, err)
 		}
 		out = append(out, addr)
 	}
 	return out, nil
 }
 
+// hostAddr turns one entry into an address. Its errors do not quote h.
 func hostAddr(h string) (string, error) {
-	bad := func(why string) (string, error) {
-		return "", fmt.Errorf("memcached: server %q: %s", h, why)
-	}
+	bad := func(why string) (string, error) { return "", errors.New(why) }
 	switch {
 	case h == "":
 		return bad("empty entry in the comma-separated list")
 	case strings.Contains(h, "://"):
 		return bad("give host[:port] without a scheme")
+	case strings.Contains(h, "@"):
+		return bad(`it holds a user or password ("@"); memcached takes host[:port] only`)
 	case strings.HasPrefix(h, "/"):
 		return h, nil // a Unix socket
 	case strings.HasPrefix(h, "["):
 		end := strings.Index(h, "]")
 		if end < 0 {
 			return bad("missing ']'")
+		}
+		if a, err := netip.ParseAddr(h[1:end]); err != nil || !a.Is6() {
+			return bad("not an IPv6 address between '[' and ']'")
 		}
 		switch rest := h[end+1:]; {
 		case rest == "":
@@ -250,11 +264,17 @@ func hostAddr(h string) (string, error) {
 			return bad("not [address]:port with a port between 1 and 65535")
 		}
 	case strings.Count(h, ":") > 1:
+		if a, err := netip.ParseAddr(h); err != nil || !a.Is6() {
+			return bad("not host[:port], nor an IPv6 address (write [address]:port to give one a port)")
+		}
 		return "[" + h + "]:" + DefaultPort, nil // a bare IPv6 address
 	}
 	host, port, hasPort := strings.Cut(h, ":")
 	if host == "" {
 		return bad("no host name")
+	}
+	if !validHost(host) {
+		return bad("the host is not a name or an IPv4 address (letters, digits, '-', '.' and '_')")
 	}
 	if !hasPort {
 		return h + ":" + DefaultPort, nil
@@ -263,6 +283,18 @@ func hostAddr(h string) (string, error) {
 		return bad("the port must be between 1 and 65535")
 	}
 	return h, nil
+}
+
+// validHost reports whether h is a plausible DNS name or IPv4 address.
+func validHost(h string) bool {
+	for _, r := range h {
+		switch {
+		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9', r == '-', r == '.', r == '_':
+		default:
+			return false
+		}
+	}
+	return len(h) <= 253
 }
 
 func validPort(p string) bool {

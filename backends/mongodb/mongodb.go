@@ -42,6 +42,14 @@
 // backends.ErrTooLarge. Each call is bounded by the timeout (Settings.Timeout,
 // default DefaultTimeout); ClearNamespace, Flush and FlushExpired, which may
 // touch many documents, by BulkTimeoutFactor times it.
+//
+// Errors name the server as "user:xxxxx@host,...", never with the URL,
+// whose password and secret options are scrubbed; with MONGODB-AWS the user
+// name is an access key id and shows as "xxxxx". The driver's own log
+// lines, which the MONGODB_LOG_ALL and MONGODB_LOG_<COMPONENT> variables
+// turn on, go to the store's logger (Settings.Logger) instead of stderr:
+// the driver's informational lines at level Info, its debug lines at Debug.
+// A client given to NewFromClient keeps its own logging.
 package mongodb
 
 import (
@@ -156,11 +164,22 @@ func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
 		timeout = DefaultTimeout
 	}
 	secrets := urlSecrets(s.MongoDBURL)
+	log := s.Logger
+	if log == nil {
+		log = slog.Default()
+	}
 	opts := options.Client().
 		ApplyURI(s.MongoDBURL).
 		SetAppName("cachette").
 		SetConnectTimeout(timeout).
 		SetServerSelectionTimeout(timeout)
+	if awsAuth(opts) {
+		// The user name is an AWS access key id.
+		secrets = append(secrets, opts.Auth.Username)
+	}
+	// The driver's own log lines (off unless the MONGODB_LOG_* variables
+	// turn them on) go to the store's logger instead of stderr.
+	opts.SetLoggerOptions(options.Logger().SetSink(driverSink{log: log, secrets: secrets}))
 	where := serverName(opts)
 	client, err := mongo.Connect(opts)
 	if err != nil {
@@ -173,7 +192,7 @@ func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
 	if coll == "" {
 		coll = DefaultCollection
 	}
-	st := newStore(client, db, coll, prefix, timeout, s.Logger)
+	st := newStore(client, db, coll, prefix, timeout, log)
 	st.ownsConn = true
 	if err := st.setup(ctx); err != nil {
 		dctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -549,12 +568,58 @@ func serverName(opts *options.ClientOptions) string {
 	who := ""
 	if opts.Auth != nil && opts.Auth.Username != "" {
 		who = opts.Auth.Username
+		if awsAuth(opts) {
+			who = "xxxxx" // an AWS access key id
+		}
 		if opts.Auth.PasswordSet || opts.Auth.Password != "" {
 			who += ":xxxxx"
 		}
 		who += "@"
 	}
 	return who + strings.Join(opts.Hosts, ",")
+}
+
+// awsAuth reports whether opts authenticate with MONGODB-AWS, whose user
+// name is an AWS access key id, which errors and logs must not show.
+func awsAuth(opts *options.ClientOptions) bool {
+	return opts.Auth != nil && strings.EqualFold(opts.Auth.AuthMechanism, "MONGODB-AWS")
+}
+
+// driverSink receives the driver's log lines and sends them to the
+// store's logger: the driver's informational level as Info, its debug
+// level as Debug, its errors as Error, with the URL's secrets scrubbed.
+type driverSink struct {
+	log     *slog.Logger
+	secrets []string
+}
+
+func (d driverSink) Info(level int, msg string, kv ...any) {
+	lvl := slog.LevelDebug
+	if level <= 0 {
+		lvl = slog.LevelInfo
+	}
+	d.log.Log(context.Background(), lvl, "mongodb: driver: "+msg, d.scrub(kv)...)
+}
+
+func (d driverSink) Error(err error, msg string, kv ...any) {
+	kv = append(d.scrub(kv), "err", backends.Redact(err, d.secrets))
+	d.log.Error("mongodb: driver: "+msg, kv...)
+}
+
+// scrub returns kv with the secrets replaced in its string values.
+func (d driverSink) scrub(kv []any) []any {
+	kv = append([]any(nil), kv...)
+	for i, v := range kv {
+		if str, ok := v.(string); ok {
+			for _, s := range d.secrets {
+				if s != "" {
+					str = strings.ReplaceAll(str, s, "xxxxx")
+				}
+			}
+			kv[i] = str
+		}
+	}
+	return kv
 }
 
 // secretOptions are the URL options whose values are secrets.

@@ -510,6 +510,9 @@ func TestOpenErrorsHideSecrets(t *testing.T) {
 		if strings.Contains(err.Error(), tt.secret) {
 			t.Errorf("Open(%q): the secret %q shows in the error: %v", tt.url, tt.secret, err)
 		}
+		if strings.Contains(tt.url, "MONGODB-AWS") && strings.Contains(err.Error(), "AKIDEXAMPLE") {
+			t.Errorf("Open(%q): the access key id shows in the error: %v", tt.url, err)
+		}
 		if !strings.HasPrefix(err.Error(), "mongodb: ") {
 			t.Errorf("Open(%q) = %v; want an error starting with \"mongodb: \"", tt.url, err)
 		}
@@ -575,4 +578,38 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// TestDriverLogsReachTheStoreLogger turns the driver's logging on
+// (MONGODB_LOG_ALL=debug) in a child process that opens a store and writes
+// through it: the driver's lines must reach the store's logger (written to
+// stdout there), not stderr, where the driver writes by default.
+func TestDriverLogsReachTheStoreLogger(t *testing.T) {
+	const name = "TestDriverLogsReachTheStoreLogger"
+	const line = "Command started"
+	if backendtest.InChild(name) {
+		log := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		b, err := mongodb.Open(backendtest.Ctx(t), backends.Settings{
+			MongoDBURL: testURL(t), DatabaseName: testDatabase, Prefix: backendtest.NewPrefix(), Timeout: testTimeout, Logger: log,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		if err := b.Set(backendtest.Ctx(t), "k", []byte("v"), time.Now().Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Flush(backendtest.Ctx(t)); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	backendtest.ServerEnv(t, urlEnv) // skip, or fail, here rather than in the child
+	stdout, stderr := backendtest.RunChild(t, name, "MONGODB_LOG_ALL=debug", "MONGODB_LOG_PATH=stderr")
+	if !strings.Contains(stdout, "mongodb: driver: "+line) {
+		t.Errorf("the driver's %q lines did not reach the store's logger; stdout:\n%s", line, stdout)
+	}
+	if strings.Contains(stderr, line) {
+		t.Errorf("the driver's %q lines went to stderr:\n%s", line, stderr)
+	}
 }

@@ -38,6 +38,19 @@
 // once (PING) so that a wrong address or password is reported at once.
 // Errors never contain the URL, so a password in it cannot leak.
 //
+// # Logging
+//
+// go-redis writes its own log lines (a pool that cannot dial, a failed
+// re-authentication, ...) through a single logger for the whole process,
+// by default to stderr; it has no logger per client. The first Open
+// replaces that logger, with goredis.SetLogger, by one that sends each line
+// at level Warn to the logger of the most recently opened store that is
+// still open (Settings.Logger, so cachette.Config.Logger), or to
+// slog.Default() when no store is open. With several stores on different
+// loggers, a go-redis line may therefore reach another store's logger. A
+// program that wants go-redis's lines elsewhere calls goredis.SetLogger
+// after its last Open. NewFromClient leaves go-redis's logger alone.
+//
 // # A client you already have
 //
 // NewFromClient builds a store around a go-redis client the program owns (a
@@ -121,6 +134,7 @@ type Store struct {
 	prefix    string
 	owned     bool // Close closes client
 	log       *slog.Logger
+	detachLog func() // stops sending go-redis's lines to log; nil for NewFromClient
 	maxValue  int
 	closeOnce sync.Once
 	closeErr  error
@@ -188,14 +202,19 @@ func Open(ctx context.Context, s backends.Settings, opts ...Option) (*Store, err
 	if err != nil {
 		return nil, err
 	}
-	client, err := cfg.connect(ctx, timeout)
-	if err != nil {
-		return nil, err
-	}
 	if s.Logger != nil {
 		opts = append([]Option{WithLogger(s.Logger)}, opts...)
 	}
-	st := newStore(client, s.Prefix, true, opts)
+	st := newStore(nil, s.Prefix, true, opts)
+	// Before connecting, so that go-redis's report of a failed dial
+	// reaches this store's logger too.
+	st.detachLog = attachDriverLogger(st.log)
+	client, err := cfg.connect(ctx, timeout)
+	if err != nil {
+		st.detachLog()
+		return nil, err
+	}
+	st.client = client
 	if st.maxValue == DefaultMaxValueSize {
 		st.maxValue = serverMaxValue(ctx, client, timeout)
 	}
@@ -630,6 +649,9 @@ func (s *Store) Unlock(ctx context.Context, key, token string) (bool, error) {
 // NewFromClient stays open. Calling Close twice is harmless.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		if s.detachLog != nil {
+			defer s.detachLog()
+		}
 		if s.owned {
 			if err := s.client.Close(); err != nil {
 				s.closeErr = fmt.Errorf("redis: close: %w", err)

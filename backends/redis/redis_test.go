@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -27,16 +28,25 @@ const (
 	envCluster = "CACHETTE_TEST_REDIS_CLUSTER"
 )
 
-// quietLogger drops go-redis's own log lines (dial retries while a test
-// server is down, sentinel notices) unless the tests run with -v.
-type quietLogger struct{}
+// quietHandler drops go-redis's own log lines (dial retries while a test
+// server is down, sentinel notices), which Open sends to slog.Default()
+// for stores opened without a logger, unless the tests run with -v.
+type quietHandler struct{ slog.Handler }
 
-func (quietLogger) Printf(context.Context, string, ...any) {}
+func (h quietHandler) Handle(ctx context.Context, r slog.Record) error {
+	if strings.HasPrefix(r.Message, "redis: go-redis: ") {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
 
 func TestMain(m *testing.M) {
 	flag.Parse()
 	if !testing.Verbose() {
-		goredis.SetLogger(quietLogger{})
+		// Not around slog.Default().Handler(): once SetDefault is given
+		// another handler, that one writes back into slog through the log
+		// package and would deadlock.
+		slog.SetDefault(slog.New(quietHandler{slog.NewTextHandler(os.Stderr, nil)}))
 	}
 	os.Exit(m.Run())
 }
@@ -650,4 +660,102 @@ func TestSentinel(t *testing.T) {
 func BenchmarkBackend(b *testing.B) {
 	u := backendtest.BenchEnv(b, envURL)
 	backendtest.Bench(b, func(t testing.TB, prefix string) backends.Backend { return open(t, u, prefix) })
+}
+
+// TestGoRedisLogsReachTheStoreLogger runs, in a child process, an Open on a
+// closed port: go-redis's own report of the failed dial must reach the
+// logger of the settings (written to stdout there) and not stderr, where
+// go-redis's default logger writes.
+func TestGoRedisLogsReachTheStoreLogger(t *testing.T) {
+	const name = "TestGoRedisLogsReachTheStoreLogger"
+	const line = "failed to dial"
+	if backendtest.InChild(name) {
+		_, port := backendtest.FreeAddr(t)
+		log := slog.New(slog.NewTextHandler(os.Stdout, nil))
+		s, err := redis.Open(backendtest.Ctx(t), backends.Settings{Prefix: "p", RedisURL: "redis://127.0.0.1:" + port, Timeout: time.Second, Logger: log})
+		if err == nil {
+			s.Close()
+			t.Fatal("Open of a closed port succeeded")
+		}
+		return
+	}
+	stdout, stderr := backendtest.RunChild(t, name)
+	if !strings.Contains(stdout, "redis: go-redis: connection pool: "+line) {
+		t.Errorf("go-redis's %q line did not reach the store's logger; stdout:\n%s", line, stdout)
+	}
+	if strings.Contains(stderr, line) {
+		t.Errorf("go-redis's %q line went to stderr:\n%s", line, stderr)
+	}
+}
+
+// TestGoRedisLogsFollowOpenStores checks that go-redis's lines go to the
+// logger of the most recently opened store still open, and to
+// slog.Default() once every store is closed.
+func TestGoRedisLogsFollowOpenStores(t *testing.T) {
+	u := backendtest.ServerEnv(t, envURL)
+	ctx := backendtest.Ctx(t)
+	logsA, logA := backendtest.NewLogs()
+	logsB, logB := backendtest.NewLogs()
+	a, err := redis.Open(ctx, backends.Settings{Prefix: backendtest.NewPrefix(), RedisURL: u, Logger: logA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := redis.Open(ctx, backends.Settings{Prefix: backendtest.NewPrefix(), RedisURL: u, Logger: logB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A go-redis client of the test's own on a closed port: its pool logs
+	// the failed dial through go-redis's process-wide logger.
+	_, port := backendtest.FreeAddr(t)
+	failDial := func() {
+		c := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:" + port, DialerRetries: 1, MaxRetries: -1})
+		defer c.Close()
+		if err := c.Ping(ctx).Err(); err == nil {
+			t.Fatal("PING of a closed port succeeded")
+		}
+	}
+	const line = "redis: go-redis: connection pool: failed to dial"
+	failDial()
+	if !strings.Contains(logsB.String(), line) || strings.Contains(logsA.String(), line) {
+		t.Fatalf("with A then B open, the line should reach B only\nA:\n%s\nB:\n%s", logsA, logsB)
+	}
+	b.Close()
+	failDial()
+	if !strings.Contains(logsA.String(), line) {
+		t.Fatalf("with B closed, the line should reach A\nA:\n%s", logsA)
+	}
+	if n := strings.Count(logsB.String(), line); n != 1 {
+		t.Errorf("B got %d lines after its Close, want the 1 from before", n)
+	}
+}
+
+// TestSecretsStayOutOfErrorsAndLogs opens stores with URLs whose password
+// (percent-encoded, so it has a raw and a decoded form) is wrong or whose
+// server is down, with a logger that sees go-redis's lines too: neither
+// form may show in an error or a log line.
+func TestSecretsStayOutOfErrorsAndLogs(t *testing.T) {
+	const raw, decoded = "p%40ss-Sup3rS3cret", "p@ss-Sup3rS3cret"
+	_, port := backendtest.FreeAddr(t)
+	urls := []string{
+		"redis://user:" + raw + "@127.0.0.1:" + port + "/0",
+		"redis://127.0.0.1:" + port + "?master_name=m&sentinel_password=" + raw,
+	}
+	if u := os.Getenv(envURL); u != "" {
+		urls = append(urls, strings.Replace(u, "://", "://ct-nobody:"+raw+"@", 1))
+	}
+	for _, u := range urls {
+		logs, log := backendtest.NewLogs()
+		s, err := redis.Open(backendtest.Ctx(t), backends.Settings{Prefix: "p", RedisURL: u, Timeout: 500 * time.Millisecond, Logger: log})
+		if err == nil {
+			s.Close()
+			t.Errorf("Open with a wrong password or a closed port succeeded")
+			continue
+		}
+		for _, secret := range []string{raw, decoded} {
+			if strings.Contains(err.Error(), secret) || strings.Contains(logs.String(), secret) {
+				t.Errorf("the password shows:\nerror: %v\nlog:\n%s", err, logs)
+			}
+		}
+	}
 }

@@ -42,7 +42,8 @@
 // that deadline (valkey-go otherwise retries reads on a broken connection
 // until the caller's context ends). Open connects at once, so a wrong
 // address or password is reported there. Errors never contain the URL, so a
-// password in it cannot leak.
+// password in it cannot leak. valkey-go writes no log lines of its own; the
+// store's warnings go to its logger (Settings.Logger or WithLogger).
 //
 // # A client you already have
 //

@@ -638,3 +638,34 @@ func TestScanWithoutRole(t *testing.T) {
 		t.Fatalf("Get(other) after Flush = %v; want ErrNotFound", err)
 	}
 }
+
+// TestSecretsStayOutOfErrors opens stores with URLs whose password
+// (percent-encoded, so it has a raw and a decoded form) is wrong or whose
+// server is down: neither form may show in the error or the store's log.
+// (valkey-go writes no log lines of its own.)
+func TestSecretsStayOutOfErrors(t *testing.T) {
+	const raw, decoded = "p%40ss-Sup3rS3cret", "p@ss-Sup3rS3cret"
+	_, port := backendtest.FreeAddr(t)
+	urls := []string{
+		"valkey://user:" + raw + "@127.0.0.1:" + port + "/0",
+		"valkey://127.0.0.1:" + port + "?master_set=m&sentinel_password=" + raw,
+	}
+	if u := os.Getenv(envURL); u != "" {
+		urls = append(urls, strings.Replace(u, "://", "://ct-nobody:"+raw+"@", 1))
+	}
+	for _, u := range urls {
+		logs, log := backendtest.NewLogs()
+		s, err := valkey.Open(backendtest.Ctx(t), backends.Settings{Prefix: "p", ValkeyURL: u, Timeout: 500 * time.Millisecond, Logger: log})
+		if err == nil {
+			s.Close()
+			t.Errorf("Open with a wrong password or a closed port succeeded")
+			continue
+		}
+		t.Logf("Open: %v", err)
+		for _, secret := range []string{raw, decoded} {
+			if strings.Contains(err.Error(), secret) || strings.Contains(logs.String(), secret) {
+				t.Errorf("the password shows:\nerror: %v\nlog:\n%s", err, logs)
+			}
+		}
+	}
+}
