@@ -27,12 +27,23 @@ func Middleware(c *cachette.Cache, opts Options) func(http.Handler) http.Handler
 		panic("httpcache: Middleware needs a non-nil *cachette.Cache")
 	}
 	cfg := newConfig(opts)
+	cfg.MaxBodySize = min(cfg.MaxBodySize, bodyLimit(c.Config().MaxValueSize))
 	return func(next http.Handler) http.Handler {
 		if next == nil {
 			panic("httpcache: Middleware wraps a nil http.Handler")
 		}
 		return &handler{cache: c, cfg: cfg, log: cfg.Logger, next: next}
 	}
+}
+
+// bodyLimit is the largest body worth capturing for a cache that stores
+// values of up to maxValue bytes: the stored entry also holds the status,
+// the headers and the middleware's fields, for which it keeps 64 KiB (or a
+// quarter of a small maxValue). A bigger body would only be refused by
+// the store (ErrTooLarge) after being buffered.
+func bodyLimit(maxValue int) int64 {
+	v := int64(maxValue)
+	return v - min(64<<10, v/4)
 }
 
 type bypassKey struct{}

@@ -96,7 +96,9 @@ type Options struct {
 	// Content-Length declared the size up front, the client has had its
 	// headers (with the middleware's Cache-Control: max-age=<TTL> when the
 	// handler sent none) before the body outgrew the cap; the response is
-	// not stored all the same.
+	// not stored all the same. It is capped by the cache's MaxValueSize
+	// (less 64 KiB for the status and headers): a response the store would
+	// refuse is not even buffered.
 	MaxBodySize int64
 	// RefreshTimeout bounds a background early refresh; default 30s.
 	RefreshTimeout time.Duration
