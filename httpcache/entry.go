@@ -76,8 +76,8 @@ type storedResponse struct {
 	swr, sie time.Duration // stale windows from storing + fresh (RFC 5861)
 	genETag  bool          // the ETag is the middleware's hash of the body, not a validator of the handler
 	compute  time.Duration // how long the handler took
-	header  http.Header   // hop-by-hop and per-request headers removed; ETag set
-	body    []byte
+	header   http.Header   // hop-by-hop and per-request headers removed; ETag set
+	body     []byte
 }
 
 // entry is a decoded stored value: a response or a vary marker.

@@ -695,8 +695,8 @@ type flight struct {
 	resp      *storedResponse // nil when the response cannot be shared
 	key       string
 	stored    time.Time // when resp was stored
-	abandoned bool // no response: the leader's client went away
-	joined    int  // requests that joined the flight after its leader; under the group's mutex
+	abandoned bool      // no response: the leader's client went away
+	joined    int       // requests that joined the flight after its leader; under the group's mutex
 }
 
 // join returns the flight of key, and whether the caller leads it.
