@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -348,4 +349,42 @@ func TestStaleAnswerBeforeRefresh(t *testing.T) {
 	if err != nil || string(body) != "old" || resp.Header.Get(StatusHeader) != StatusStale {
 		t.Fatalf("got %q %s (%v)", body, resp.Header.Get(StatusHeader), err)
 	}
+}
+
+// TestStaleRefreshOncePerKey: concurrent requests in four "processes" on
+// one store, for a response in its stale-while-revalidate window, are all
+// answered (STALE or, once refreshed, HIT) and the handler runs once: the
+// store lock lets one refresh through.
+func TestStaleRefreshOncePerKey(t *testing.T) {
+	forEachStore(t, func(t *testing.T, k storeKind) {
+		opts := Options{TTL: time.Hour}
+		h := &counter{delay: 100 * time.Millisecond}
+		caches := k.shared(t, 4)
+		var hs []http.Handler
+		for _, c := range caches {
+			hs = append(hs, testMiddleware(c, opts)(h))
+		}
+		putAged(t, caches[0], baseKeyOf(t, opts, "/once"), staleEntry(2*time.Hour, 0, false), time.Hour)
+		start := make(chan struct{})
+		errs := make(chan string, 16)
+		var wg sync.WaitGroup
+		for i := range 16 {
+			wg.Go(func() {
+				<-start
+				w := request(hs[i%len(hs)], "GET", "/once")
+				if s := w.Header().Get(StatusHeader); w.Code != 200 || s != StatusStale && s != StatusHit {
+					errs <- fmt.Sprintf("%d %s", w.Code, s)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for e := range errs {
+			t.Errorf("request answered %s, want 200 STALE or HIT", e)
+		}
+		if n := h.n(); n != 1 {
+			t.Errorf("handler ran %d times, want 1", n)
+		}
+	})
 }
