@@ -25,7 +25,7 @@ func shouldRefresh(compute, remaining, maxPlanning time.Duration, buffer float64
 }
 
 // requestHeadersNotReplayed are dropped from a request replayed for a
-// background refresh: they ask for a partial or conditional answer, or
+// refresh: they ask for a partial or conditional answer, or
 // tell the cache to stay away, none of which suits a full stored response.
 var requestHeadersNotReplayed = []string{
 	"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range", "Range",

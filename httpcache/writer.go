@@ -315,7 +315,7 @@ func canHijack(w http.ResponseWriter) bool {
 	return false
 }
 
-// discardWriter is the client of a background refresh: it keeps headers
+// discardWriter is the client of a refresh: it keeps headers
 // and drops the body.
 type discardWriter struct{ h http.Header }
 
