@@ -110,8 +110,10 @@
 // a client revalidating with the tag it got on the MISS gets 304 Not
 // Modified. A response without one gets a strong hash of the body, the
 // same on every HIT (the MISS, whose headers leave before the body is
-// known, has none). Only If-None-Match is evaluated, not
-// If-Modified-Since; a Range request gets the full stored body.
+// known, has none). Without If-None-Match, If-Modified-Since is evaluated
+// against the stored Last-Modified (or, without one, the stored Date)
+// and gets 304 when the response is not newer. A Range request gets the
+// full stored body.
 //
 // # Freshness
 //

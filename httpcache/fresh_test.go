@@ -388,3 +388,29 @@ func TestStaleRefreshOncePerKey(t *testing.T) {
 		}
 	})
 }
+
+// TestIfModifiedSince: a HIT evaluates If-Modified-Since against the
+// stored Last-Modified (RFC 9110 §13.1.3), unless If-None-Match is there.
+func TestIfModifiedSince(t *testing.T) {
+	lm := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	mw := testMiddleware(inmemoryKind.open(t, nil), Options{TTL: time.Hour})(&counter{fn: func(w http.ResponseWriter, r *http.Request, n int) {
+		w.Header().Set("Last-Modified", lm.Format(http.TimeFormat))
+		w.Header().Set("Etag", `"e"`)
+		_, _ = io.WriteString(w, "body")
+	}})
+	wantStatus(t, request(mw, "GET", "/ims"), 200, StatusMiss)
+	for _, tc := range []struct {
+		hdr  []string
+		code int
+	}{
+		{[]string{"If-Modified-Since", lm.Format(http.TimeFormat)}, 304},
+		{[]string{"If-Modified-Since", lm.Add(time.Minute).Format(http.TimeFormat)}, 304},
+		{[]string{"If-Modified-Since", lm.Add(-time.Minute).Format(http.TimeFormat)}, 200},
+		{[]string{"If-Modified-Since", lm.Format("Monday, 02-Jan-06 15:04:05 GMT")}, 304},
+		{[]string{"If-Modified-Since", "yesterday"}, 200},
+		{[]string{"If-Modified-Since", lm.Format(http.TimeFormat), "If-None-Match", `"other"`}, 200},
+	} {
+		w := request(mw, "GET", "/ims", tc.hdr...)
+		wantStatus(t, w, tc.code, StatusHit)
+	}
+}

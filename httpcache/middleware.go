@@ -313,7 +313,7 @@ func serveHit(w http.ResponseWriter, r *http.Request, found *hit, shared bool, s
 		cs = "; hit" + ttlParam(found.freshLeft())
 	}
 	code := resp.status
-	if code/100 == 2 && etagMatch(r.Header.Values("If-None-Match"), resp.header.Get("Etag")) {
+	if code/100 == 2 && notModified(r, resp.header) {
 		for _, k := range notModifiedHeaders {
 			if vs, ok := resp.header[k]; ok {
 				hdr[k] = slices.Clone(vs)
@@ -347,6 +347,31 @@ func serveHit(w http.ResponseWriter, r *http.Request, found *hit, shared bool, s
 	if r.Method != http.MethodHead && len(resp.body) > 0 {
 		_, _ = w.Write(resp.body) // a client that went away is not an error here
 	}
+}
+
+// notModified evaluates the client's conditions against a stored
+// response header (RFC 9110 §13.2.2): If-None-Match when present, else
+// If-Modified-Since, compared with the stored Last-Modified, or without
+// one the stored Date (RFC 9111 §4.3.2). An invalid date is ignored.
+func notModified(r *http.Request, stored http.Header) bool {
+	if inm := r.Header.Values("If-None-Match"); len(inm) > 0 {
+		return etagMatch(inm, stored.Get("Etag"))
+	}
+	ims := r.Header.Get("If-Modified-Since")
+	if ims == "" {
+		return false
+	}
+	now := time.Now()
+	since, ok := parseHTTPDate(ims, now)
+	if !ok {
+		return false
+	}
+	lm := stored.Get("Last-Modified")
+	if lm == "" {
+		lm = stored.Get("Date")
+	}
+	modified, ok := parseHTTPDate(lm, now)
+	return ok && !modified.After(since)
 }
 
 // etagMatch applies If-None-Match to etag with the weak comparison (RFC
