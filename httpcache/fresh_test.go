@@ -196,10 +196,10 @@ func TestStaleIfError(t *testing.T) {
 			c := inmemoryKind.open(t, nil)
 			opts := Options{TTL: time.Hour, StaleIfError: 2 * time.Hour}
 			h := &counter{fn: func(w http.ResponseWriter, r *http.Request, n int) {
+				w.Header().Set("X-Error", "yes")
 				if mode == "panic" {
 					panic("origin down")
 				}
-				w.Header().Set("X-Error", "yes")
 				w.WriteHeader(http.StatusServiceUnavailable)
 				_, _ = io.WriteString(w, "down")
 			}}

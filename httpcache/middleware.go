@@ -577,6 +577,9 @@ func (h *handler) compute(w http.ResponseWriter, r *http.Request, base string, s
 	elapsed := time.Since(start)
 	switch {
 	case recovered || cw.intercepted >= 500:
+		if recovered {
+			cw.resetHeader() // what the handler set before it panicked
+		}
 		serveHit(w, r, stale, false, StatusStale, "; fwd=stale; fwd-status="+strconv.Itoa(max(cw.intercepted, 500))+ttlParam(stale.freshLeft()))
 		return nil, "", time.Time{}
 	case cw.intercepted == http.StatusNotModified:

@@ -142,17 +142,22 @@ func (cw *captureWriter) WriteHeader(code int) {
 // handler ran, for the cache to answer instead.
 func (cw *captureWriter) intercept(code int) {
 	cw.intercepted = code
+	cw.interHeader = storedHeader(cw.w.Header(), cw.outer)
+	cw.resetHeader()
+	cw.storable = false
+	if code != http.StatusNotModified {
+		cw.unshare() // the waiters do not get a 5xx; they run the handler
+	}
+}
+
+// resetHeader puts the client's header back as it was before the handler ran.
+func (cw *captureWriter) resetHeader() {
 	h := cw.w.Header()
-	cw.interHeader = storedHeader(h, cw.outer)
 	for k := range h {
 		delete(h, k)
 	}
 	for k, vs := range cw.outer {
 		h[k] = slices.Clone(vs)
-	}
-	cw.storable = false
-	if code != http.StatusNotModified {
-		cw.unshare() // the waiters do not get a 5xx; they run the handler
 	}
 }
 
