@@ -31,13 +31,17 @@
 // escape such as %zz, a semicolon); with one, only a parameter a field
 // reads, or a value that does not parse as the field's type or is outside
 // its bounds, since the other parameters are ignored anyway (see Filters).
-// A Filter must have at least one query field. If the store holds a live response, it is replayed as a HIT
-// with Age (the seconds since it was stored) and its ETag, or 304 Not
-// Modified when If-None-Match matches the ETag; when the entry is within
-// the early-refresh window (see
-// Options.Buffer), one request per key takes the store lock "lock:<key>"
-// and recomputes it in the background with a detached copy of the request,
-// while every request keeps getting the HIT. Otherwise it is a MISS: the
+// A Filter must have at least one query field. If the store holds a fresh
+// response (see Freshness), it is replayed as a HIT with Age and its ETag,
+// or 304 Not Modified when If-None-Match matches the ETag; when the entry
+// is within the early-refresh window (see Options.Buffer), or is stale but
+// within its stale-while-revalidate window (then answered as STALE), one
+// request per key takes the store lock "lock:<key>" and, after its own
+// answer was written and flushed, recomputes it on its own goroutine with a
+// detached copy of the request, while every other request keeps getting
+// the stored response. A stale response past that window is revalidated
+// (see Freshness), or served as STALE in its stale-if-error window when the
+// handler fails. Otherwise it is a MISS: the
 // first request for the key in this process runs the handler, whose
 // response streams to the client as it is written and is captured;
 // identical requests that arrive meanwhile wait for it and get it as a
@@ -50,9 +54,10 @@
 // for Options.LockTTL, and releases it as soon as its response turns out
 // not to be storable; a request that finds the lock taken polls the store
 // for the holder's response and computes it itself after LockTTL rather
-// than fail. The response is stored for Options.TTL when its status is in
-// Options.CacheStatuses (200 by default), it has no Set-Cookie, no
-// Cache-Control no-store, private or no-cache, no Vary: *, no trailers, is
+// than fail. The response is stored when its status is in
+// Options.CacheStatuses (200 by default), its freshness allows it (see
+// Freshness: no no-store, private or no-cache, a lifetime above 0), it has
+// no Set-Cookie, no Vary: *, no trailers, is
 // not an event stream (Content-Type text/event-stream), was not hijacked
 // and had nothing written after a flush, and its body is at most
 // Options.MaxBodySize. A response with Vary is stored under a key that
@@ -83,18 +88,20 @@
 // writes w.Header()["ETag"] or ["vary"] directly gets the same behaviour
 // as with Set. Also left out are the hop-by-hop headers (Connection and
 // the headers it names, Keep-Alive, Proxy-*, TE, Trailer,
-// Transfer-Encoding, Upgrade) and Date, Age, Content-Length and
-// X-Cache-Status, which are set afresh on every answer. A body the handler
+// Transfer-Encoding, Upgrade) and Age, Content-Length and X-Cache-Status,
+// which are set afresh on every answer. The handler's Date is stored and
+// replayed; a response without one is stored with the date of its MISS.
+// Age on a HIT is the age the response had when stored (its Age, or now −
+// Date when larger) plus the seconds since. A body the handler
 // encoded itself (Content-Encoding) is stored as is; the cache compresses
 // stored values per its Config.Compression, so the middleware does not.
 //
 // Cache-Control: a handler's own (other than no-store, private or
 // no-cache, which prevent storage) is sent as is on the MISS and replayed
 // as is on every HIT, with Age. When the response has none, the middleware
-// writes max-age=N itself, N the TTL's whole seconds (at least 1): on a
-// stored MISS, and on every HIT together with Age, the seconds since the
-// response was stored, so that a downstream cache sees exactly the time
-// left. The MISS headers leave before the body is complete, so a response
+// writes max-age=N itself, N the stored lifetime's whole seconds (at least
+// 1): on a stored MISS, and on every HIT together with Age, so that a
+// downstream cache sees exactly the time left. The MISS headers leave before the body is complete, so a response
 // that then outgrows MaxBodySize, is flushed and written to again, or
 // whose store write fails, still carries that max-age. A MISS that is
 // never stored gets none.
@@ -104,8 +111,54 @@
 // a client revalidating with the tag it got on the MISS gets 304 Not
 // Modified. A response without one gets a strong hash of the body, the
 // same on every HIT (the MISS, whose headers leave before the body is
-// known, has none). Only If-None-Match is evaluated, not
-// If-Modified-Since; a Range request gets the full stored body.
+// known, has none). Without If-None-Match, If-Modified-Since is evaluated
+// against the stored Last-Modified (or, without one, the stored Date)
+// and gets 304 when the response is not newer. A Range request gets the
+// full stored body.
+//
+// # Freshness
+//
+// The middleware is a shared cache in the sense of RFC 9111; the rules are
+// in rfc9111.go, each with its RFC section. A response is fresh for the
+// smaller of Options.TTL and its own freshness lifetime less its age
+// (§4.2): the lifetime is CDN-Cache-Control's max-age when that header is
+// present and a valid structured field (RFC 9213, which then replaces
+// Cache-Control for storage and freshness alike), else s-maxage, else
+// max-age, else Expires − Date; its age is the larger of Age (its first
+// value, 2^31 at most) and now − Date. A response without explicit
+// freshness is fresh for Options.TTL. A lifetime of 0 or less (max-age=0,
+// an Expires in the past or not an exact HTTP date, an Age past the
+// lifetime, a max-age that is not delta-seconds), no-store, private or
+// no-cache: the response is not stored. Repeated directives: the first
+// counts.
+//
+// Stale windows (RFC 5861): Options.StaleWhileRevalidate and
+// Options.StaleIfError, and the response's stale-while-revalidate and
+// stale-if-error directives, each alone or, when both are set, the smaller
+// of the two, keep the entry in the store that much past its freshness,
+// except for a response with must-revalidate, proxy-revalidate or
+// s-maxage, which is never served stale (RFC 9111 §4.2.4). Within the
+// stale-while-revalidate window a request gets the stale response at once
+// (STALE) and then refreshes it, as early refresh does: on the request's
+// goroutine after the answer was flushed (a stored answer carries
+// Content-Length, so the client has all of it; the connection stays busy
+// until the refresh ends), with a context that keeps the request's values
+// but not its cancellation, bounded by Options.RefreshTimeout. Running
+// before ServeHTTP returns matters: routers (chi, gin, echo) recycle
+// per-request state once it has. Within the stale-if-error window, a 5xx
+// from the handler, or a panic before it wrote anything, is replaced by
+// the stale response (STALE); what the handler wrote is dropped.
+//
+// Revalidation (RFC 9111 §4.3): a response with a validator of the
+// handler's (its own ETag or Last-Modified; not the generated ETag) stays
+// in the store for at least Options.TTL even when its freshness is
+// shorter. Once stale, the handler gets a conditional request, with
+// If-None-Match and If-Modified-Since set from the stored validators in
+// place of the client's. A 304 Not Modified from the handler freshens the
+// stored response: the 304's headers replace the stored ones (but
+// Content-Length), its freshness is computed again, and the stored body
+// answers the client (MISS, Cache-Status fwd=stale; fwd-status=304). Any
+// other answer is handled as a MISS.
 //
 // # Streams and upgrades
 //
@@ -169,9 +222,15 @@
 // # Statuses
 //
 // X-Cache-Status (StatusHeader) is HIT when the handler did not run for the
-// request: a stored response, the response of a concurrent identical
-// request in this process, or one stored meanwhile by another process; MISS
-// when it ran; BYPASS and NO_CACHE as above.
+// request: a fresh stored response, the response of a concurrent identical
+// request in this process, or one stored meanwhile by another process;
+// STALE for a stale response served within a stale window; MISS when it
+// ran; BYPASS and NO_CACHE as above. Beside it, Cache-Status (RFC 9211)
+// carries the member "cachette": "cachette; hit; ttl=42" (the freshness
+// left, negative when stale), "cachette; fwd=uri-miss; stored",
+// "cachette; fwd=stale; fwd-status=304; stored", "cachette; fwd=bypass",
+// "fwd=method" or "fwd=request" (a request the cache may not answer). It is
+// added after any Cache-Status the handler sent.
 //
 // # Invalidation, purge and tags
 //
@@ -202,7 +261,8 @@
 // # Stored format
 //
 // Responses are stored with PutBytes in a small versioned binary format of
-// length-prefixed fields (status, TTL, compute time, headers, body). A
+// length-prefixed fields (status, TTL, freshness, age, stale windows,
+// compute time, headers, body). A
 // value that does not decode is logged, removed and treated as a miss; a
 // value of an earlier format version is a quiet miss, replaced by the next
 // response stored.

@@ -13,6 +13,11 @@ func sampleResponse() *storedResponse {
 	return &storedResponse{
 		status:  201,
 		ttl:     90 * time.Second,
+		fresh:   30 * time.Second,
+		age:     7 * time.Second,
+		swr:     20 * time.Second,
+		sie:     60 * time.Second,
+		genETag: true,
 		compute: 1234 * time.Microsecond,
 		header: http.Header{
 			"Content-Type": {"application/json"},
@@ -37,7 +42,12 @@ func TestEntryRoundTrip(t *testing.T) {
 			t.Fatalf("decode: %v", err)
 		}
 		got := e.resp
+		fresh := r.fresh
+		if fresh == 0 {
+			fresh = r.ttl // 0 encodes as the whole ttl
+		}
 		if got == nil || got.status != r.status || got.ttl != r.ttl || got.compute != r.compute ||
+			got.fresh != fresh || got.age != r.age || got.swr != r.swr || got.sie != r.sie || got.genETag != r.genETag ||
 			!reflect.DeepEqual(got.header, r.header) || !bytes.Equal(got.body, r.body) || e.vary != nil ||
 			got.epoch != r.epoch || !reflect.DeepEqual(got.tags, r.tags) {
 			t.Errorf("round trip of %+v gave %+v", r, got)
@@ -59,7 +69,17 @@ func TestDecodeRejects(t *testing.T) {
 		b[4], b[5] = byte(s>>8), byte(s)
 		return b
 	}
+	// A response stored for 1ms: ttl at byte 6, fresh at 7, flags at 11.
+	tiny := encodeResponse(&storedResponse{status: 200, ttl: time.Millisecond, header: http.Header{}})
+	patch := func(i int, v byte) []byte {
+		b := bytes.Clone(tiny)
+		b[i] = v
+		return b
+	}
 	cases := map[string][]byte{
+		"fresh above ttl": patch(7, 2),
+		"zero fresh":      patch(7, 0),
+		"unknown flags":   patch(11, 2),
 		"empty":           nil,
 		"short":           good[:3],
 		"magic":           append([]byte("xx"), good[2:]...),

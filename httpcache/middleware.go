@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -78,11 +80,21 @@ type handler struct {
 // handler; the first one after the pause tries the store again.
 const storePause = time.Second
 
-// hit is a live stored response.
+// hit is a stored response, fresh or stale.
 type hit struct {
-	resp *storedResponse
-	left time.Duration // time to live left
+	resp     *storedResponse
+	resident time.Duration // time since it was stored
 }
+
+// freshLeft is how long it stays fresh; negative once stale.
+func (f *hit) freshLeft() time.Duration { return f.resp.fresh - f.resident }
+
+func (f *hit) fresh() bool { return f.freshLeft() > 0 }
+
+// inSWR and inSIE report whether a stale response is within its
+// stale-while-revalidate or stale-if-error window.
+func (f *hit) inSWR() bool { return -f.freshLeft() < f.resp.swr }
+func (f *hit) inSIE() bool { return -f.freshLeft() < f.resp.sie }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.bypass(r) {
@@ -117,16 +129,35 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if found != nil {
-		serveHit(w, r, found, false)
-		h.maybeRefresh(r, base, key, found)
-		return
+		switch {
+		case found.fresh():
+			serveHit(w, r, found, false, StatusHit, "")
+			if h.refreshDue(found) {
+				h.refreshAfter(w, r, base, key, found)
+			}
+			return
+		case found.inSWR():
+			serveHit(w, r, found, false, StatusStale, "")
+			h.refreshAfter(w, r, base, key, found)
+			return
+		}
+		// Stale: revalidated or recomputed by fill, or served stale
+		// on a handler error within its stale-if-error window.
 	}
-	h.fill(w, r, base, key)
+	h.fill(w, r, base, key, found)
 }
 
 // pass runs the handler without the cache.
 func (h *handler) pass(w http.ResponseWriter, r *http.Request, status string) {
 	w.Header().Set(StatusHeader, status)
+	fwd := "bypass"
+	if status == StatusNoCache {
+		fwd = "request"
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			fwd = "method"
+		}
+	}
+	w.Header().Add("Cache-Status", cacheStatus("; fwd="+fwd))
 	pw, p := h.passWriterFor(w, r) // strips the tags; an unsafe method invalidates (purge.go)
 	h.next.ServeHTTP(pw, r)
 	p.done()
@@ -217,7 +248,7 @@ func (h *handler) put(ctx context.Context, key string, value []byte, ttl time.Du
 	return h.cache.PutBytes(ctx, key, value, cachette.WithTTL(ttl))
 }
 
-// lookup returns the live response for r under base, following a vary
+// lookup returns the stored response for r under base, fresh or stale, following a vary
 // marker, and the key the response lives (or would live) under. A corrupt
 // entry is logged, removed and reported as a miss.
 func (h *handler) lookup(ctx context.Context, base string, r *http.Request) (*hit, string, error) {
@@ -247,7 +278,7 @@ func hitOf(e entry, left time.Duration) *hit {
 	if e.resp == nil {
 		return nil
 	}
-	return &hit{resp: e.resp, left: left}
+	return &hit{resp: e.resp, resident: min(max(e.resp.ttl-left, 0), e.resp.ttl)}
 }
 
 // fetch reads and decodes one key; a miss or a corrupt entry is a zero entry.
@@ -282,30 +313,37 @@ func (h *handler) corrupt(ctx context.Context, key string, reason error) {
 }
 
 // notModifiedHeaders are the headers a 304 carries (RFC 9110, 15.4.5).
-var notModifiedHeaders = []string{"Cache-Control", "Content-Location", "Etag", "Expires", "Vary"}
+var notModifiedHeaders = []string{"Cache-Control", "Content-Location", "Date", "Etag", "Expires", "Vary"}
 
-// serveHit writes a stored response. shared means the response is also
-// handed to other requests, so its header slices are copied. The
-// handler's Cache-Control is replayed as stored; without one (and none set
-// by an outer middleware for this request) the middleware's max-age, the
-// stored lifetime, goes with Age, the seconds since storing, so a
-// downstream cache sees exactly the time left.
-func serveHit(w http.ResponseWriter, r *http.Request, found *hit, shared bool) {
+// serveHit writes a stored response with X-Cache-Status status. shared
+// means the response is also handed to other requests, so its header
+// slices are copied. The handler's Cache-Control (and Date) are replayed
+// as stored; without a Cache-Control (and none set by an outer middleware
+// for this request) the middleware's max-age, the stored lifetime, goes
+// with Age, so a downstream cache sees exactly the time left. Age is the
+// age the response had when stored (RFC 9111 §4.2.3) plus the seconds
+// since. cs is the Cache-Status parameters; "" means those of a hit:
+// "; hit; ttl=<seconds of freshness left>".
+func serveHit(w http.ResponseWriter, r *http.Request, found *hit, shared bool, status, cs string) {
 	resp := found.resp
 	hdr := w.Header()
-	age := strconv.FormatInt(int64(max(resp.ttl-found.left, 0)/time.Second), 10)
-	status := resp.status
-	if status/100 == 2 && etagMatch(r.Header.Values("If-None-Match"), resp.header.Get("Etag")) {
+	age := strconv.FormatInt(int64((resp.age+found.resident)/time.Second), 10)
+	if cs == "" {
+		cs = "; hit" + ttlParam(found.freshLeft())
+	}
+	code := resp.status
+	if code/100 == 2 && notModified(r, resp.header) {
 		for _, k := range notModifiedHeaders {
 			if vs, ok := resp.header[k]; ok {
 				hdr[k] = slices.Clone(vs)
 			}
 		}
 		if !hasHeader(hdr, "Cache-Control") {
-			hdr.Set("Cache-Control", maxAge(resp.ttl))
+			hdr.Set("Cache-Control", maxAge(resp.fresh+resp.age))
 		}
 		hdr.Set("Age", age)
-		hdr.Set(StatusHeader, StatusHit)
+		hdr.Set(StatusHeader, status)
+		hdr.Add("Cache-Status", cacheStatus(cs))
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
@@ -316,17 +354,43 @@ func serveHit(w http.ResponseWriter, r *http.Request, found *hit, shared bool) {
 		hdr[k] = vs
 	}
 	if !hasHeader(hdr, "Cache-Control") {
-		hdr.Set("Cache-Control", maxAge(resp.ttl))
+		hdr.Set("Cache-Control", maxAge(resp.fresh+resp.age))
 	}
 	hdr.Set("Age", age)
-	hdr.Set(StatusHeader, StatusHit)
-	if status != http.StatusNoContent {
+	hdr.Set(StatusHeader, status)
+	hdr.Add("Cache-Status", cacheStatus(cs))
+	if code != http.StatusNoContent {
 		hdr.Set("Content-Length", strconv.Itoa(len(resp.body)))
 	}
-	w.WriteHeader(status)
+	w.WriteHeader(code)
 	if r.Method != http.MethodHead && len(resp.body) > 0 {
 		_, _ = w.Write(resp.body) // a client that went away is not an error here
 	}
+}
+
+// notModified evaluates the client's conditions against a stored
+// response header (RFC 9110 §13.2.2): If-None-Match when present, else
+// If-Modified-Since, compared with the stored Last-Modified, or without
+// one the stored Date (RFC 9111 §4.3.2). An invalid date is ignored.
+func notModified(r *http.Request, stored http.Header) bool {
+	if inm := r.Header.Values("If-None-Match"); len(inm) > 0 {
+		return etagMatch(inm, stored.Get("Etag"))
+	}
+	ims := r.Header.Get("If-Modified-Since")
+	if ims == "" {
+		return false
+	}
+	now := time.Now()
+	since, ok := parseHTTPDate(ims, now)
+	if !ok {
+		return false
+	}
+	lm := stored.Get("Last-Modified")
+	if lm == "" {
+		lm = stored.Get("Date")
+	}
+	modified, ok := parseHTTPDate(lm, now)
+	return ok && !modified.After(since)
 }
 
 // etagMatch applies If-None-Match to etag with the weak comparison (RFC
@@ -355,18 +419,20 @@ func etagMatch(ifNoneMatch []string, etag string) bool {
 // (flushed, hijacked), not when it ends. When the leader's client went
 // away before it had a response, the waiters start a new flight, so that
 // one of them fills the key as a leader would. A waiter whose own client
-// went away leaves without running the handler (see compute).
-func (h *handler) fill(w http.ResponseWriter, r *http.Request, base, key string) {
+// went away leaves without running the handler (see compute). stale,
+// when not nil, is the stale stored response: the handler is asked to
+// revalidate it (see compute).
+func (h *handler) fill(w http.ResponseWriter, r *http.Request, base, key string, stale *hit) {
 	for r.Context().Err() == nil {
 		f, leader := h.flights.join(key)
 		if leader {
-			h.leadFlight(w, r, base, key, f)
+			h.leadFlight(w, r, base, key, f, stale)
 			return
 		}
 		select {
 		case <-f.done:
 			if f.resp != nil && sameVariant(f, base, r) {
-				serveHit(w, r, &hit{resp: f.resp, left: time.Until(f.expires)}, true)
+				serveHit(w, r, &hit{resp: f.resp, resident: max(time.Since(f.stored), 0)}, true, StatusHit, "; hit; collapsed")
 				return
 			}
 			if f.abandoned {
@@ -374,23 +440,23 @@ func (h *handler) fill(w http.ResponseWriter, r *http.Request, base, key string)
 			}
 		case <-r.Context().Done():
 		}
-		h.compute(w, r, base, true, nil)
+		h.compute(w, r, base, true, nil, stale)
 		return
 	}
 }
 
 // leadFlight fills key as the leader of flight f.
-func (h *handler) leadFlight(w http.ResponseWriter, r *http.Request, base, key string, f *flight) {
+func (h *handler) leadFlight(w http.ResponseWriter, r *http.Request, base, key string, f *flight, stale *hit) {
 	var (
-		resp    *storedResponse
-		k       string
-		expires time.Time
+		resp   *storedResponse
+		k      string
+		stored time.Time
 	)
 	defer func() { // also when the handler panics: the others run it themselves
 		h.flights.finish(key, f)
-		f.settle(resp, k, expires, resp == nil && r.Context().Err() != nil)
+		f.settle(resp, k, stored, resp == nil && r.Context().Err() != nil)
 	}()
-	resp, k, expires = h.lead(w, r, base, key, f)
+	resp, k, stored = h.lead(w, r, base, key, f, stale)
 }
 
 // sameVariant reports whether the response f holds answers r too: always,
@@ -406,23 +472,24 @@ func sameVariant(f *flight, base string, r *http.Request) bool {
 // lead fills key across processes: it takes the store lock lock:<key>, or
 // waits for the holder's response, and computes when it has the lock or
 // waited LockTTL in vain. It returns what it served when that can be
-// shared, with the key it is stored under and its expiry. As soon as its
-// response turns out not to be shareable, the waiters of f are let go and
-// the store lock is released, so that nobody waits for a stream.
-func (h *handler) lead(w http.ResponseWriter, r *http.Request, base, key string, f *flight) (*storedResponse, string, time.Time) {
+// shared, with the key it is stored under and the time it was stored. As
+// soon as its response turns out not to be shareable, the waiters of f
+// are let go and the store lock is released, so that nobody waits for a
+// stream.
+func (h *handler) lead(w http.ResponseWriter, r *http.Request, base, key string, f *flight, stale *hit) (*storedResponse, string, time.Time) {
 	ctx := r.Context()
 	letGo := func() { f.settle(nil, "", time.Time{}, false) }
 	tok, locked, err := h.lock(ctx, key)
 	if err != nil {
 		h.storeError(ctx, "locking", key, err)
-		h.compute(w, r, base, false, letGo)
+		h.compute(w, r, base, false, letGo, stale)
 		return nil, "", time.Time{}
 	}
 	if !locked {
 		found, k, t, ok := h.await(ctx, base, key, r)
 		if found != nil {
-			serveHit(w, r, found, true)
-			return found.resp, k, time.Now().Add(found.left)
+			serveHit(w, r, found, true, StatusHit, "")
+			return found.resp, k, time.Now().Add(-found.resident)
 		}
 		tok, locked = t, ok
 	}
@@ -431,12 +498,15 @@ func (h *handler) lead(w http.ResponseWriter, r *http.Request, base, key string,
 		defer unlock()
 		// Someone may have stored it between our lookup and the lock.
 		if found, k, err := h.lookup(ctx, base, r); err == nil && found != nil {
-			serveHit(w, r, found, true)
-			return found.resp, k, time.Now().Add(found.left)
+			if found.fresh() {
+				serveHit(w, r, found, true, StatusHit, "")
+				return found.resp, k, time.Now().Add(-found.resident)
+			}
+			stale = found
 		}
-		return h.compute(w, r, base, true, func() { letGo(); unlock() })
+		return h.compute(w, r, base, true, func() { letGo(); unlock() }, stale)
 	}
-	return h.compute(w, r, base, true, letGo)
+	return h.compute(w, r, base, true, letGo, stale)
 }
 
 // Polling intervals while another process fills a key.
@@ -465,7 +535,7 @@ func (h *handler) await(ctx context.Context, base, key string, r *http.Request) 
 			h.storeError(ctx, "reading", key, err)
 			return nil, "", "", false
 		}
-		if found != nil {
+		if found != nil && found.fresh() {
 			return found, k, "", false
 		}
 		tok, ok, err := h.lock(ctx, key)
@@ -487,44 +557,158 @@ func (h *handler) await(ctx context.Context, base, key string, r *http.Request) 
 
 // compute runs the handler for r, streaming its response to w while
 // capturing it, and stores the response when it is storable (and store is
-// true). It returns the stored response, its key and expiry, or nil.
-// release, when not nil, is called as soon as the response turns out not
-// to be shareable (see captureWriter.release).
+// true). It returns the stored response, its key and the time it was
+// stored, or nil. release, when not nil, is called as soon as the response
+// turns out not to be shareable (see captureWriter.release).
 // A HEAD request runs the handler as a GET, so the entry has the body a
 // GET needs; the HEAD client gets the headers only.
+//
+// stale, when not nil, is the stale stored response for r. When it has a
+// validator of the handler's (its own ETag, Last-Modified), the handler
+// gets a conditional request (If-None-Match, If-Modified-Since, in place
+// of the client's), and a 304 freshens the stored response (RFC 9111
+// §4.3.4), which then answers the client. Within its stale-if-error
+// window, a 5xx from the handler, or a panic before it wrote anything, is
+// answered with the stale response (STALE) instead (RFC 5861 §4).
 //
 // A request whose context ended (a client that went away while waiting
 // for another request's response) returns at once: the handler does not
 // run and nothing is written.
-func (h *handler) compute(w http.ResponseWriter, r *http.Request, base string, store bool, release func()) (*storedResponse, string, time.Time) {
-	if r.Context().Err() != nil {
-		h.log.DebugContext(r.Context(), "httpcache: client gone before the handler ran", "path", r.URL.Path)
+func (h *handler) compute(w http.ResponseWriter, r *http.Request, base string, store bool, release func(), stale *hit) (*storedResponse, string, time.Time) {
+	ctx := r.Context()
+	if ctx.Err() != nil {
+		h.log.DebugContext(ctx, "httpcache: client gone before the handler ran", "path", r.URL.Path)
 		return nil, "", time.Time{}
 	}
-	req := r
 	head := r.Method == http.MethodHead
-	if head {
-		req = r.WithContext(r.Context()) // a shallow copy
-		req.Method = http.MethodGet
-	}
+	req, cond := handlerRequest(r, stale)
 	w.Header().Set(StatusHeader, StatusMiss)
 	cw := newCaptureWriter(w, h.cfg, head, store)
 	cw.release = release
+	cw.cond = cond
+	cw.staleOK = stale != nil && stale.inSIE()
+	cw.fwd = "uri-miss"
+	if stale != nil {
+		cw.fwd = "stale"
+	}
 	start := time.Now()
-	h.next.ServeHTTP(cw.writer(), req)
+	recovered := h.serveNext(cw, req, cw.staleOK)
 	elapsed := time.Since(start)
+	switch {
+	case recovered || cw.intercepted >= 500:
+		if recovered {
+			cw.resetHeader() // what the handler set before it panicked
+		}
+		serveHit(w, r, stale, false, StatusStale, "; fwd=stale; fwd-status="+strconv.Itoa(max(cw.intercepted, 500))+ttlParam(stale.freshLeft()))
+		return nil, "", time.Time{}
+	case cw.intercepted == http.StatusNotModified:
+		resp, ok := h.freshen(stale.resp, cw.interHeader, time.Now())
+		cs := "; fwd=stale; fwd-status=304"
+		if !ok || !store {
+			serveHit(w, r, &hit{resp: resp}, false, StatusMiss, cs)
+			return nil, "", time.Time{}
+		}
+		key, err := h.store(ctx, base, r, resp)
+		if err != nil {
+			h.storeError(ctx, "writing", key, err)
+			serveHit(w, r, &hit{resp: resp}, false, StatusMiss, cs)
+			return nil, "", time.Time{}
+		}
+		serveHit(w, r, &hit{resp: resp}, true, StatusMiss, cs+"; stored")
+		return resp, key, time.Now()
+	}
 	resp := cw.result()
-	if resp == nil || !store || r.Context().Err() != nil {
+	if resp == nil || !store || ctx.Err() != nil {
 		// Not storable, or the client left and the handler may have cut its answer short.
 		return nil, "", time.Time{}
 	}
 	resp.compute = elapsed
-	key, err := h.store(r.Context(), base, r, resp)
+	key, err := h.store(ctx, base, r, resp)
 	if err != nil {
-		h.storeError(r.Context(), "writing", key, err)
+		h.storeError(ctx, "writing", key, err)
 		return nil, "", time.Time{}
 	}
-	return resp, key, time.Now().Add(resp.ttl)
+	return resp, key, time.Now()
+}
+
+// conditionalHeaders are the request headers that make a request
+// conditional (RFC 9110 §13.1).
+var conditionalHeaders = []string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range"}
+
+// handlerRequest returns the request the handler gets for r: a GET for a
+// HEAD, and, when stale has validators of the handler's, a conditional
+// request with them in place of the client's conditions. cond reports
+// the latter. r itself is not modified.
+func handlerRequest(r *http.Request, stale *hit) (req *http.Request, cond bool) {
+	cond = stale != nil && hasValidator(stale.resp.header, stale.resp.genETag)
+	if r.Method != http.MethodHead && !cond {
+		return r, false
+	}
+	req = r.WithContext(r.Context()) // a shallow copy
+	req.Method = http.MethodGet
+	if cond {
+		req.Header = r.Header.Clone()
+		for _, k := range conditionalHeaders {
+			req.Header.Del(k)
+		}
+		setValidators(req.Header, stale.resp)
+	}
+	return req, cond
+}
+
+// setValidators adds the conditions that revalidate resp (RFC 9111 §4.3.1).
+func setValidators(h http.Header, resp *storedResponse) {
+	if etag := resp.header.Get("Etag"); etag != "" && !resp.genETag {
+		h.Set("If-None-Match", etag)
+	}
+	if lm := resp.header.Get("Last-Modified"); lm != "" {
+		h.Set("If-Modified-Since", lm)
+	}
+}
+
+// serveNext runs the handler into cw. With recoverable, a panic is
+// recovered and reported (true) when the client has had nothing yet, so
+// that a stale response can answer instead; otherwise it goes on.
+func (h *handler) serveNext(cw *captureWriter, req *http.Request, recoverable bool) (recovered bool) {
+	if recoverable {
+		defer func() {
+			if cw.wrote && cw.intercepted == 0 {
+				return // the client has a response under way: let the panic go on
+			}
+			if v := recover(); v != nil {
+				h.log.ErrorContext(req.Context(), "httpcache: handler panicked, serving the stale response",
+					"path", req.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				recovered = true
+			}
+		}()
+	}
+	h.next.ServeHTTP(cw.writer(), req)
+	return false
+}
+
+// freshen returns old updated by the header of a 304 Not Modified that
+// revalidated it at now (RFC 9111 §4.3.4), planned afresh from the
+// updated header; ok is false when that header forbids storing it.
+func (h *handler) freshen(old *storedResponse, notModified http.Header, now time.Time) (*storedResponse, bool) {
+	hdr := freshenHeader(old.header, notModified)
+	if _, ok := notModified["Date"]; !ok {
+		hdr.Set("Date", now.UTC().Format(http.TimeFormat)) // the 304's date, as net/http would send it
+	}
+	// The tags stay those the response was stored with; a tags header on
+	// the 304 is not shown to clients either (purge.go).
+	_, _ = h.cfg.takeTags(hdr)
+	var tags []tagGen
+	for _, t := range old.tags {
+		tags = append(tags, tagGen{name: t.name}) // generations are taken afresh when storing
+	}
+	resp := &storedResponse{status: old.status, header: hdr, body: old.body, genETag: old.genETag, compute: old.compute, tags: tags}
+	p := h.cfg.plan(hdr, now)
+	if !p.ok {
+		resp.fresh, resp.ttl = time.Millisecond, time.Millisecond
+		return resp, false
+	}
+	resp.ttl, resp.fresh, resp.age, resp.swr, resp.sie = p.keep, p.fresh, p.age, p.swr, p.sie
+	return resp, true
 }
 
 // store writes resp for r under base, with a vary marker under base and
@@ -535,6 +719,7 @@ func (h *handler) compute(w http.ResponseWriter, r *http.Request, base string, s
 func (h *handler) store(ctx context.Context, base string, r *http.Request, resp *storedResponse) (string, error) {
 	if _, ok := resp.header["Etag"]; !ok {
 		resp.header.Set("Etag", `"`+shortHash(string(resp.body))+`"`)
+		resp.genETag = true
 	}
 	key := base
 	names, _ := varyNames(resp.header)
@@ -565,9 +750,9 @@ type flight struct {
 	once      sync.Once
 	resp      *storedResponse // nil when the response cannot be shared
 	key       string
-	expires   time.Time
-	abandoned bool // no response: the leader's client went away
-	joined    int  // requests that joined the flight after its leader; under the group's mutex
+	stored    time.Time // when resp was stored
+	abandoned bool      // no response: the leader's client went away
+	joined    int       // requests that joined the flight after its leader; under the group's mutex
 }
 
 // join returns the flight of key, and whether the caller leads it.
@@ -606,9 +791,9 @@ func (g *flightGroup) finish(key string, f *flight) {
 }
 
 // settle gives the flight's outcome to its waiters; only the first call counts.
-func (f *flight) settle(resp *storedResponse, key string, expires time.Time, abandoned bool) {
+func (f *flight) settle(resp *storedResponse, key string, stored time.Time, abandoned bool) {
 	f.once.Do(func() {
-		f.resp, f.key, f.expires, f.abandoned = resp, key, expires, abandoned
+		f.resp, f.key, f.stored, f.abandoned = resp, key, stored, abandoned
 		close(f.done)
 	})
 }

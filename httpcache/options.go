@@ -11,12 +11,14 @@ import (
 )
 
 // StatusHeader is the response header that tells how a request was served:
-// HIT, MISS, BYPASS or NO_CACHE.
+// HIT, STALE, MISS, BYPASS or NO_CACHE. Beside it the middleware sends
+// Cache-Status (RFC 9211), with the member "cachette".
 const StatusHeader = "X-Cache-Status"
 
 // The values of StatusHeader.
 const (
 	StatusHit     = "HIT"      // served from the cache; the handler did not run for this request
+	StatusStale   = "STALE"    // a stored response past its freshness, served within a stale window (RFC 5861)
 	StatusMiss    = "MISS"     // the handler ran; its response may have been stored
 	StatusBypass  = "BYPASS"   // the bypass header or WithBypass: the cache was not read or written
 	StatusNoCache = "NO_CACHE" // not GET/HEAD, or the client asked for no-cache/no-store
@@ -100,7 +102,21 @@ type Options struct {
 	// (less 64 KiB for the status and headers): a response the store would
 	// refuse is not even buffered.
 	MaxBodySize int64
-	// RefreshTimeout bounds a background early refresh; default 30s.
+	// StaleWhileRevalidate serves a response this much longer after its
+	// freshness ends (status STALE) while one request per key, across
+	// processes (the store lock), refreshes it after having been answered.
+	// A response's own stale-while-revalidate directive opens such a
+	// window too; when both are set the smaller wins. Default 0: none.
+	StaleWhileRevalidate time.Duration
+	// StaleIfError serves a response this much longer after its freshness
+	// ends (status STALE) when the handler, asked to recompute it, answers
+	// a 5xx or panics before writing. A response's own stale-if-error
+	// directive opens such a window too; when both are set the smaller
+	// wins. Default 0: none. Neither window applies to a response with
+	// must-revalidate, proxy-revalidate or s-maxage (RFC 9111 §4.2.4).
+	StaleIfError time.Duration
+	// RefreshTimeout bounds a refresh (early or stale-while-revalidate);
+	// default 30s.
 	RefreshTimeout time.Duration
 	// StoreTimeout bounds each store call the middleware makes; default 1s.
 	// After a store error the middleware leaves the store alone for a
@@ -170,6 +186,12 @@ func newConfig(o Options) *config {
 		bad("MaxBodySize must not be negative, got %d", o.MaxBodySize)
 	case o.MaxBodySize == 0:
 		o.MaxBodySize = DefaultMaxBodySize
+	}
+	if o.StaleWhileRevalidate < 0 || o.StaleWhileRevalidate > maxEntryTTL {
+		bad("StaleWhileRevalidate must be 0 to 100 years, got %v", o.StaleWhileRevalidate)
+	}
+	if o.StaleIfError < 0 || o.StaleIfError > maxEntryTTL {
+		bad("StaleIfError must be 0 to 100 years, got %v", o.StaleIfError)
 	}
 	switch {
 	case o.RefreshTimeout < 0:

@@ -338,3 +338,41 @@ func TestPassHijack(t *testing.T) {
 		t.Errorf("GET after a hijacked POST: %s, want HIT", s)
 	}
 }
+
+// A response freshened by a 304 keeps its tags: PurgeTags still drops it.
+func TestRevalidatedKeepsTags(t *testing.T) {
+	forEachStore(t, func(t *testing.T, k storeKind) {
+		c := k.open(t, nil)
+		opts := Options{TTL: time.Hour}
+		h := &counter{fn: func(w http.ResponseWriter, r *http.Request, n int) {
+			if r.Header.Get("If-None-Match") == `"t1"` {
+				w.Header().Set("Cache-Control", "max-age=600")
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+			w.Header().Set("Etag", `"t1"`)
+			w.Header().Set("Surrogate-Key", "a")
+			w.Header().Set("Cache-Control", "max-age=1")
+			_, _ = io.WriteString(w, "v")
+		}}
+		mw := testMiddleware(c, opts)(h)
+		wantStatus(t, request(mw, "GET", "/t"), 200, StatusMiss)
+		time.Sleep(1100 * time.Millisecond) // past max-age=1: the next request revalidates
+		w := request(mw, "GET", "/t")
+		if w.Header().Get("Cache-Status") != "cachette; fwd=stale; fwd-status=304; stored" {
+			t.Fatalf("second request not revalidated: Cache-Status %q", w.Header().Get("Cache-Status"))
+		}
+		wantStatus(t, request(mw, "GET", "/t"), 200, StatusHit)
+		if err := PurgeTags(ctxT(t), c, opts, "a"); err != nil {
+			t.Fatal(err)
+		}
+		w = request(mw, "GET", "/t")
+		wantStatus(t, w, 200, StatusMiss)
+		if w.Header().Get("Surrogate-Key") != "" {
+			t.Errorf("tags header shown to the client: %q", w.Header().Get("Surrogate-Key"))
+		}
+		if h.n() != 3 {
+			t.Errorf("handler ran %d times, want 3 (MISS, revalidation, after the purge)", h.n())
+		}
+	})
+}

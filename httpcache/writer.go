@@ -2,6 +2,7 @@ package httpcache
 
 import (
 	"bufio"
+	"errors"
 	"net"
 	"net/http"
 	"slices"
@@ -29,6 +30,23 @@ type captureWriter struct {
 	// requests waiting for it go, and gives up the store lock.
 	release func()
 
+	// cond is set when the request to the handler carries the validators
+	// of a stale stored response: a 304 then freshens it (RFC 9111 §4.3.4)
+	// instead of reaching the client.
+	cond bool
+	// staleOK is set when a stale stored response may answer in place of
+	// a 5xx (stale-if-error, RFC 5861 §4).
+	staleOK bool
+	// fwd is the Cache-Status fwd parameter of a MISS (RFC 9211 §2.2).
+	fwd string
+	// intercepted is the status of a response the cache keeps from the
+	// client (a 304 to its own conditional request, a 5xx it answers
+	// with a stale response instead); 0 otherwise. Its header, as the
+	// handler set it, is in interHeader; its body is dropped.
+	intercepted int
+	interHeader http.Header
+
+	plan     entryPlan // freshness, as planned at WriteHeader
 	wrote    bool
 	status   int
 	storable bool        // still a candidate for the cache
@@ -65,6 +83,9 @@ func (cw *captureWriter) Header() http.Header { return cw.w.Header() }
 func (cw *captureWriter) Unwrap() http.ResponseWriter { return cw.w }
 
 func (cw *captureWriter) WriteHeader(code int) {
+	if cw.intercepted != 0 {
+		return
+	}
 	if cw.wrote || cw.hijacked {
 		cw.w.WriteHeader(code) // net/http reports the superfluous call
 		return
@@ -76,17 +97,39 @@ func (cw *captureWriter) WriteHeader(code int) {
 	cw.wrote = true
 	cw.status = code
 	h := cw.w.Header()
+	if cw.cond && code == http.StatusNotModified || cw.staleOK && code >= 500 {
+		cw.intercept(code)
+		return
+	}
+	now := time.Now()
 	var tagsOK bool
 	cw.tags, tagsOK = cw.cfg.takeTags(h) // the client never sees them (purge.go)
 	cw.storable = cw.store && tagsOK && cw.cfg.responseStorable(code, h)
 	if cw.storable {
+		cw.plan = cw.cfg.plan(h, now)
+		cw.storable = cw.plan.ok
+	}
+	if cw.storable {
 		cw.header = storedHeader(h, cw.outer)
+		if _, ok := cw.header["Date"]; !ok {
+			// The date the client of this MISS gets: HITs replay it.
+			cw.header.Set("Date", now.UTC().Format(http.TimeFormat))
+		}
 		_, cw.hadType = h["Content-Type"]
 		if !hasHeader(h, "Cache-Control") {
-			h.Set("Cache-Control", maxAge(cw.cfg.TTL))
+			h.Set("Cache-Control", maxAge(cw.plan.fresh+cw.plan.age))
 		}
 	}
 	h.Set(StatusHeader, StatusMiss)
+	fwd := cw.fwd
+	if fwd == "" {
+		fwd = "miss"
+	}
+	if cw.storable {
+		h.Add("Cache-Status", cacheStatus("; fwd="+fwd+"; stored"))
+	} else {
+		h.Add("Cache-Status", cacheStatus("; fwd="+fwd))
+	}
 	cw.w.WriteHeader(code)
 	if cw.storable {
 		// Read Vary as sent, after the outer writers had their say.
@@ -94,6 +137,30 @@ func (cw *captureWriter) WriteHeader(code int) {
 	}
 	if !cw.storable {
 		cw.unshare()
+	}
+}
+
+// intercept keeps a response from the client: its header is moved to
+// interHeader, and the client's header is put back as it was before the
+// handler ran, for the cache to answer instead.
+func (cw *captureWriter) intercept(code int) {
+	cw.intercepted = code
+	cw.interHeader = storedHeader(cw.w.Header(), cw.outer)
+	cw.resetHeader()
+	cw.storable = false
+	if code != http.StatusNotModified {
+		cw.unshare() // the waiters do not get a 5xx; they run the handler
+	}
+}
+
+// resetHeader puts the client's header back as it was before the handler ran.
+func (cw *captureWriter) resetHeader() {
+	h := cw.w.Header()
+	for k := range h {
+		delete(h, k)
+	}
+	for k, vs := range cw.outer {
+		h[k] = slices.Clone(vs)
 	}
 }
 
@@ -124,6 +191,9 @@ func (cw *captureWriter) keepVary(sent http.Header) {
 }
 
 func (cw *captureWriter) Write(p []byte) (int, error) {
+	if cw.intercepted != 0 {
+		return len(p), nil
+	}
 	if cw.hijacked {
 		return cw.w.Write(p) // net/http answers http.ErrHijacked
 	}
@@ -158,6 +228,9 @@ func (cw *captureWriter) Flush() { _ = cw.FlushError() }
 // requests waiting for it stop waiting, and anything written after the
 // flush makes it one, which is not stored.
 func (cw *captureWriter) FlushError() error {
+	if cw.intercepted != 0 {
+		return nil
+	}
 	if cw.hijacked {
 		return http.ErrHijacked
 	}
@@ -172,6 +245,9 @@ func (cw *captureWriter) FlushError() error {
 // hijack takes the connection over from the client's writer; the response
 // is then never stored nor shared.
 func (cw *captureWriter) hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if cw.intercepted != 0 {
+		return nil, nil, errIntercepted
+	}
 	conn, brw, err := http.NewResponseController(cw.w).Hijack()
 	if err != nil {
 		return conn, brw, err
@@ -220,8 +296,13 @@ func (cw *captureWriter) result() *storedResponse {
 	if _, ok := h["Content-Type"]; !ok && !cw.hadType && len(cw.body) > 0 && h.Get("Content-Encoding") == "" {
 		h.Set("Content-Type", http.DetectContentType(cw.body))
 	}
-	return &storedResponse{status: cw.status, ttl: cw.cfg.TTL, header: h, body: cw.body, tags: cw.tags}
+	p := cw.plan
+	return &storedResponse{status: cw.status, ttl: p.keep, fresh: p.fresh, age: p.age, swr: p.swr, sie: p.sie, header: h, body: cw.body, tags: cw.tags}
 }
+
+// errIntercepted is the error of a hijack after the cache kept the
+// response from the client.
+var errIntercepted = errors.New("httpcache: the response was replaced by a stored one")
 
 // hijackWriter is a captureWriter that is also an http.Hijacker.
 type hijackWriter struct{ *captureWriter }
@@ -245,7 +326,7 @@ func canHijack(w http.ResponseWriter) bool {
 	return false
 }
 
-// discardWriter is the client of a background refresh: it keeps headers
+// discardWriter is the client of a refresh: it keeps headers
 // and drops the body.
 type discardWriter struct{ h http.Header }
 
@@ -254,9 +335,10 @@ func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (d *discardWriter) WriteHeader(int)             {}
 
 // responseStorable applies the storage rules known when the handler sends
-// its status: a status listed in CacheStatuses, no Set-Cookie, no
-// Cache-Control no-store, private or no-cache, no Vary: *, no Trailer, not
-// an event stream, and a declared Content-Length within MaxBodySize.
+// its status: a status listed in CacheStatuses, no Set-Cookie, no Vary: *,
+// no Trailer, not an event stream, and a declared Content-Length within
+// MaxBodySize. The freshness rules (no-store, private, no-cache, a
+// lifetime of 0) are config.plan's.
 func (c *config) responseStorable(code int, h http.Header) bool {
 	if !c.storableStatus(code) {
 		return false
@@ -265,10 +347,6 @@ func (c *config) responseStorable(code int, h http.Header) bool {
 		switch {
 		case strings.EqualFold(k, "Set-Cookie"), strings.EqualFold(k, "Trailer"):
 			return false
-		case strings.EqualFold(k, "Cache-Control"):
-			if hasDirective(vs, "no-store", "private", "no-cache") {
-				return false
-			}
 		case strings.EqualFold(k, "Vary"):
 			if _, star := varyNames(http.Header{"Vary": vs}); star {
 				return false
@@ -309,7 +387,8 @@ func hasDirective(values []string, directives ...string) bool {
 
 // notStored lists the response headers that are never stored: hop-by-hop
 // headers, and those the middleware sets on every answer. The handler's
-// Cache-Control is stored and replayed.
+// Cache-Control and Date are stored and replayed; Age is set afresh from
+// the age stored apart.
 var notStored = map[string]bool{
 	"Connection":          true,
 	"Keep-Alive":          true,
@@ -320,7 +399,6 @@ var notStored = map[string]bool{
 	"Trailer":             true,
 	"Transfer-Encoding":   true,
 	"Upgrade":             true,
-	"Date":                true,
 	"Age":                 true,
 	StatusHeader:          true,
 }

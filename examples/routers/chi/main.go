@@ -70,11 +70,11 @@ func run(logger *slog.Logger) error {
 }
 
 // cacheOptions are the options of the cached routes. Early refresh is off
-// (MaxPlanningTime < 0): a refresh runs the handler again in the
-// background after the request ended, and chi recycles the route context
-// (URL parameters) of a request once it ended, so a refresh could render
-// another request's page. Wrapping the whole router from outside,
-// httpcache.Middleware(cache, opts)(router), keeps early refresh safe.
+// (MaxPlanningTime < 0), as in the gin and echo examples, whose adapters
+// skip the refresh's copy of the request (see the README). The refresh
+// runs before the middleware returns, while chi's route context is still
+// the request's own, so it would be safe here; wrapping the whole router
+// from outside, httpcache.Middleware(cache, opts)(router), works too.
 var cacheOptions = httpcache.Options{TTL: 5 * time.Minute, MaxPlanningTime: -1}
 
 // newRouter builds the API. GET /blogs/{id} is cached: the middleware is

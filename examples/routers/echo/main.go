@@ -70,9 +70,9 @@ func run(logger *slog.Logger) error {
 }
 
 // cacheOptions are the options of the cached routes. Early refresh is off
-// (MaxPlanningTime < 0): a refresh runs the handler again in the
-// background after the request ended, when echo has recycled the
-// request's echo.Context (cacheMiddleware then skips the refresh).
+// (MaxPlanningTime < 0): a refresh runs the handler again with a copy of
+// the request, for which cacheMiddleware does not run echo's chain (it
+// only runs it for the request it was called with).
 // Wrapping the whole server from outside, httpcache.Middleware(cache,
 // opts)(e), keeps early refresh working.
 var cacheOptions = httpcache.Options{TTL: 5 * time.Minute, MaxPlanningTime: -1}

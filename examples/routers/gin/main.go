@@ -77,9 +77,9 @@ func run(logger *slog.Logger) error {
 }
 
 // cacheOptions are the options of the cached routes. Early refresh is off
-// (MaxPlanningTime < 0): a refresh runs the handler again in the
-// background after the request ended, when gin has recycled the request's
-// *gin.Context (cacheHandler then skips the refresh). Wrapping the whole
+// (MaxPlanningTime < 0): a refresh runs the handler again with a copy of
+// the request, for which cacheHandler does not run gin's chain (it only
+// runs it for the request it was called with). Wrapping the whole
 // engine from outside, httpcache.Middleware(cache, opts)(engine), keeps
 // early refresh working.
 var cacheOptions = httpcache.Options{TTL: 5 * time.Minute, MaxPlanningTime: -1}
