@@ -817,7 +817,8 @@ func TestFollowerContextEnds(t *testing.T) {
 	for h.n() == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	// Long enough for the follower to reach the flight on a loaded machine.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	w := requestCtx(ctx, mw, "GET", "/slow")
 	n := h.n()

@@ -74,33 +74,45 @@ func TestFailOpenRedisStops(t *testing.T) {
 
 	var mu sync.Mutex
 	counts := map[string]int{} // "phase code status" -> n
-	var killed time.Time
-	deadline := time.Now().Add(2500 * time.Millisecond)
+	var killed time.Time       // set once the server is gone
+	// The kill comes after the first HIT and each client then makes a few
+	// requests more, however slow the machine is.
+	firstHit := make(chan struct{})
+	var hitOnce sync.Once
+	const afterKill = 5
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {
-			for j := 0; time.Now().Before(deadline); j++ {
+			for j, after := 0, 0; after < afterKill; j++ {
 				start := time.Now()
 				w := request(mw, "GET", fmt.Sprintf("/p/%d", (i+j)%5))
 				mu.Lock()
 				phase := "before"
 				if !killed.IsZero() && start.After(killed) {
 					phase = "after"
+					after++
 				}
 				counts[fmt.Sprintf("%s %d %s", phase, w.Code, w.Header().Get(StatusHeader))]++
 				mu.Unlock()
+				if phase == "before" && w.Header().Get(StatusHeader) == StatusHit {
+					hitOnce.Do(func() { close(firstHit) })
+				}
 				time.Sleep(2 * time.Millisecond)
 			}
 		})
 	}
-	time.Sleep(500 * time.Millisecond)
-	mu.Lock()
-	killed = time.Now()
-	mu.Unlock()
+	select {
+	case <-firstHit:
+	case <-time.After(backendtest.CtxBudget):
+		t.Errorf("no HIT within %v of load on a live store", backendtest.CtxBudget)
+	}
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
+	mu.Lock()
+	killed = time.Now()
+	mu.Unlock()
 	wg.Wait()
 
 	t.Logf("answers: %v", counts)

@@ -288,7 +288,8 @@ func TestWaitersGoneDoNotCompute(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range 5 {
 			wg.Go(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+				// Long enough to reach the wait on a loaded machine.
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 				defer cancel()
 				w := requestCtx(ctx, hs[i%2], "GET", "/slow")
 				if w.Code >= 500 {

@@ -6,6 +6,13 @@
 # ports with no persistence, waits until each answers, and writes .services/env with
 # the CACHETTE_TEST_* variables the tests read.
 #
+# The mongodb group is two processes: mongotest (FerretDB, the MongoDB protocol) on a
+# PostgreSQL of its own (Debian's postgresql; initdb into .services/data, fsync off, run
+# as the user postgres when this script runs as root). PostgreSQL runs FerretDB's writes
+# in parallel; SQLite, FerretDB's other storage, runs them one at a time and made the
+# tests time out on a busy machine. `stop mongodb` stops only mongotest (its data stays
+# in PostgreSQL, as a restarted MongoDB keeps its data); `down mongodb` stops both.
+#
 #   scripts/services.sh up [GROUP...]        install what is missing, start, write the env file
 #   scripts/services.sh down [GROUP...]      stop what this script started (idempotent)
 #   scripts/services.sh status [GROUP...]    print each server's state (exit 3 if one is not running)
@@ -17,7 +24,7 @@
 # GROUP: redis valkey memcached redis-cluster valkey-cluster dynamodb mongodb (default: all).
 # NAME:  a group or one server: redis, valkey, memcached (first of the pool), memcached-2,
 #        redis-cluster-1..3, valkey-cluster-1..3, dynamodb (alias dynalite),
-#        mongodb (aliases mongo, mongotest).
+#        mongodb (aliases mongo, mongotest), mongodb-pg (aliases postgres, postgresql).
 #
 # Environment: CACHETTE_TEST_SERVICES_DIR (state directory, default <repo>/.services),
 # CACHETTE_TEST_SERVICES_TIMEOUT (seconds to wait for a server, default 30),
@@ -63,7 +70,7 @@ DYNALITE_BIN="$NPM_DIR/node_modules/.bin/dynalite"
 
 GROUPS_ALL=(redis valkey memcached redis-cluster valkey-cluster dynamodb mongodb)
 SERVERS_ALL=(redis valkey memcached memcached-2 redis-cluster-1 redis-cluster-2 redis-cluster-3
-	valkey-cluster-1 valkey-cluster-2 valkey-cluster-3 dynamodb mongodb)
+	valkey-cluster-1 valkey-cluster-2 valkey-cluster-3 dynamodb mongodb-pg mongodb)
 
 declare -A MEMBERS=(
 	[redis]="redis"
@@ -72,7 +79,7 @@ declare -A MEMBERS=(
 	[redis-cluster]="redis-cluster-1 redis-cluster-2 redis-cluster-3"
 	[valkey-cluster]="valkey-cluster-1 valkey-cluster-2 valkey-cluster-3"
 	[dynamodb]="dynamodb"
-	[mongodb]="mongodb"
+	[mongodb]="mongodb-pg mongodb" # PostgreSQL first: mongotest stores its data there
 )
 
 declare -A PORT=(
@@ -88,6 +95,7 @@ declare -A PORT=(
 	[valkey-cluster-3]=17103
 	[dynamodb]=18000
 	[mongodb]=27117
+	[mongodb-pg]=15432
 )
 for _n in "${!PORT[@]}"; do PORT[$_n]=$((PORT[$_n] + OFFSET)); done
 unset _n
@@ -115,6 +123,7 @@ secs_since() { # START_MS [END_MS] -> "1.234s"
 group_of() {
 	case $1 in
 	memcached-2) echo memcached ;;
+	mongodb-pg) echo mongodb ;;
 	redis-cluster-*) echo redis-cluster ;;
 	valkey-cluster-*) echo valkey-cluster ;;
 	*) echo "$1" ;;
@@ -129,6 +138,7 @@ kind_of() {
 	memcached | memcached-2) echo memcached ;;
 	dynamodb) echo dynamodb ;;
 	mongodb) echo mongodb ;;
+	mongodb-pg) echo postgres ;;
 	*) die "unknown server $1" ;;
 	esac
 }
@@ -141,6 +151,7 @@ canonical() {
 	case $n in
 	dynalite) n=dynamodb ;;
 	mongo | mongotest) n=mongodb ;;
+	postgres | postgresql | pg) n=mongodb-pg ;;
 	memcached-1) n=memcached ;;
 	esac
 	if [[ -n ${PORT[$n]:-} || -n ${MEMBERS[$n]:-} ]]; then
@@ -214,6 +225,7 @@ marker_of() {
 	memcached) echo memcached ;;
 	dynamodb) echo dynalite ;;
 	mongodb) echo mongotest ;;
+	postgres) echo postgres ;;
 	esac
 }
 
@@ -254,6 +266,7 @@ probe() {
 		tcp_ask "$port" "POST / HTTP/1.1\r\nHost: $HOST:$port\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}" 'HTTP/1.1 '
 		;;
 	mongodb) port_open "$port" ;;
+	postgres) "$(pg_bin pg_isready)" -q -h "$HOST" -p "$port" -t 2 >/dev/null 2>&1 ;;
 	esac
 }
 
@@ -328,7 +341,7 @@ add_backports_source() {
 }
 
 ensure_installed() { # GROUP...
-	local g need_redis=0 need_valkey=0 need_memcached=0 need_node=0 need_go=0
+	local g need_redis=0 need_valkey=0 need_memcached=0 need_node=0 need_go=0 need_pg=0
 	local pkgs=()
 	for g in "$@"; do
 		case $g in
@@ -336,9 +349,17 @@ ensure_installed() { # GROUP...
 		valkey | valkey-cluster) need_valkey=1 ;;
 		memcached) need_memcached=1 ;;
 		dynamodb) need_node=1 ;;
-		mongodb) need_go=1 ;;
+		mongodb) need_go=1 need_pg=1 ;;
 		esac
 	done
+	if ((need_pg)) && [[ -z $(pg_bin postgres) ]]; then
+		# Only the programs: no cluster of the package's own listening on 5432.
+		if [[ ! -e /etc/postgresql-common/createcluster.conf ]] && ((EUID == 0)); then
+			mkdir -p /etc/postgresql-common
+			echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.conf
+		fi
+		pkgs+=(postgresql)
+	fi
 
 	if ((need_redis)); then
 		command -v redis-server >/dev/null || pkgs+=(redis-server)
@@ -390,6 +411,69 @@ ensure_installed() { # GROUP...
 	fi
 }
 
+# pg_bin PROGRAM: the path of a PostgreSQL server program (newest installed version), or "".
+pg_bin() {
+	local p
+	p=$(compgen -G "/usr/lib/postgresql/*/bin/$1" | sort -V | tail -n 1) || true
+	[[ -n $p ]] || p=$(command -v "$1" || true)
+	echo "$p"
+}
+
+# PostgreSQL refuses to run as root: as root, it runs as this user.
+PG_USER=postgres
+
+# as_pg_user CMD...: runs CMD as the user PostgreSQL runs as (exec, no extra process).
+as_pg_user() {
+	if ((EUID == 0)); then
+		id -u "$PG_USER" >/dev/null 2>&1 || die "user $PG_USER is missing (the postgresql package creates it)"
+		exec setpriv --reuid="$PG_USER" --regid="$PG_USER" --init-groups -- "$@"
+	fi
+	exec "$@"
+}
+
+# pg_dir: where the mongodb-pg cluster lives: in the data directory, unless the
+# user postgres cannot enter it (a checkout under /root), then in a directory of
+# its own under /tmp, remembered in the run directory and removed by `down`.
+pg_dir() {
+	local link="$RUN_DIR/mongodb-pg.dir" d
+	if [[ -f $link ]]; then
+		cat "$link"
+		return
+	fi
+	d="$DATA_DIR/mongodb-pg"
+	if ((EUID == 0)) && ! (as_pg_user test -x "$DATA_DIR") 2>/dev/null; then
+		d=$(mktemp -d /tmp/cachette-pg.XXXXXX)
+	fi
+	echo "$d" >"$link"
+	echo "$d"
+}
+
+# pg_socket_dir DIR: a Unix socket directory inside .services ("" when its path is
+# too long for a socket; tests use TCP).
+pg_socket_dir() {
+	local sock="$1/.s.PGSQL.${PORT[mongodb-pg]}"
+	if ((${#sock} < 100)); then echo "$1"; fi
+}
+
+# pg_init DIR: a fresh PostgreSQL cluster in DIR/pgdata.
+pg_init() {
+	local dir=$1
+	rm -rf "$dir/pgdata"
+	mkdir -p "$dir"
+	((EUID == 0)) && chown "$PG_USER:" "$dir"
+	chmod 700 "$dir"
+	(as_pg_user "$(pg_bin initdb)" -D "$dir/pgdata" -U postgres --auth=trust --no-sync \
+		-E UTF8 --locale=C >>"$LOG_DIR/mongodb-pg.log" 2>&1) ||
+		{
+			log_tail mongodb-pg
+			die "initdb of the mongodb-pg cluster in $dir failed"
+		}
+}
+
+mongodb_pg_url() {
+	echo "postgres://postgres@$HOST:${PORT[mongodb-pg]}/postgres"
+}
+
 # ---------------------------------------------------------------------------
 # starting and stopping one server
 
@@ -410,7 +494,11 @@ launch() {
 	local name=$1 fresh=$2 port=${PORT[$1]} dir="$DATA_DIR/$1" logf="$LOG_DIR/$1.log"
 	local cmd=()
 	check_ports_free "$name"
-	((fresh)) && rm -rf "$dir"
+	if [[ $(kind_of "$name") == postgres ]]; then
+		dir=$(pg_dir)
+		if ((fresh)) || [[ ! -f $dir/pgdata/PG_VERSION ]]; then pg_init "$dir"; fi
+	fi
+	((fresh)) && [[ $(kind_of "$name") != postgres ]] && rm -rf "$dir"
 	mkdir -p "$dir"
 	case $(kind_of "$name") in
 	redis | valkey)
@@ -431,13 +519,23 @@ launch() {
 			--createTableMs 50 --deleteTableMs 50 --updateTableMs 50)
 		;;
 	mongodb)
-		cmd=("$MONGOTEST_BIN" -listen "$HOST:$port" -data "$dir")
+		cmd=("$MONGOTEST_BIN" -listen "$HOST:$port" -postgresql-url "$(mongodb_pg_url)")
+		;;
+	postgres)
+		# A throwaway cluster: nothing is made durable.
+		cmd=("$(pg_bin postgres)" -D "$dir/pgdata" -h "$HOST" -p "$port"
+			-k "$(pg_socket_dir "$dir")" -c fsync=off -c synchronous_commit=off
+			-c full_page_writes=off -c max_connections=200 -c shared_buffers=64MB)
 		;;
 	esac
 	printf '=== %s start: %s\n' "$(date -u +%FT%TZ)" "${cmd[*]}" >>"$logf"
 	# A session of its own (no signals from the caller's terminal or process group), no
 	# inherited pipes or lock, so callers such as `go test` never wait on it.
-	(cd "$dir" && exec setsid "${cmd[@]}" </dev/null >>"$logf" 2>&1 9>&-) &
+	if [[ $(kind_of "$name") == postgres ]]; then
+		(cd "$dir" && as_pg_user setsid "${cmd[@]}" </dev/null >>"$logf" 2>&1 9>&-) &
+	else
+		(cd "$dir" && exec setsid "${cmd[@]}" </dev/null >>"$logf" 2>&1 9>&-) &
+	fi
 	echo "$!" >"$(pidfile "$name")"
 }
 
@@ -472,6 +570,8 @@ signal_server() {
 	# memcached acts on SIGTERM only at its next one-second tick; it keeps nothing, so kill it.
 	if [[ $(kind_of "$1") == memcached ]]; then
 		kill -KILL "$pid" 2>/dev/null || true
+	elif [[ $(kind_of "$1") == postgres ]]; then
+		kill -INT "$pid" 2>/dev/null || true # fast shutdown: disconnects its clients
 	else
 		kill -TERM "$pid" 2>/dev/null || true
 	fi
@@ -684,7 +784,8 @@ cmd_up() {
 				continue
 			fi
 			launch "$n" "$fresh"
-			started+=("$n")
+			# mongotest, next in the group, needs its PostgreSQL answering.
+			if [[ $(kind_of "$n") == postgres ]]; then wait_ready "$n"; else started+=("$n"); fi
 		done
 		[[ $g == *-cluster ]] && clusters+=("$g")
 	done
@@ -711,7 +812,12 @@ cmd_down() {
 		servers+=(${MEMBERS[$g]})
 	done
 	stop_servers "${servers[@]}"
-	for n in "${servers[@]}"; do rm -rf "${DATA_DIR:?}/$n"; done
+	for n in "${servers[@]}"; do
+		rm -rf "${DATA_DIR:?}/$n"
+		if [[ $n == mongodb-pg && -f $RUN_DIR/mongodb-pg.dir ]]; then
+			rm -rf "$(<"$RUN_DIR/mongodb-pg.dir")" "$RUN_DIR/mongodb-pg.dir"
+		fi
+	done
 	any_running || rm -f "$OFFSET_FILE"
 	write_env
 	log "down: ${groups[*]} in $(secs_since "$t0")"
@@ -737,7 +843,19 @@ cmd_start() {
 		fi
 		case $(kind_of "$n") in
 		dynamodb) [[ -x $DYNALITE_BIN ]] || die "dynalite is not installed; run: $SCRIPT up dynamodb" ;;
-		mongodb) [[ -x $MONGOTEST_BIN ]] || die "mongotest is not built; run: $SCRIPT up mongodb" ;;
+		mongodb)
+			[[ -x $MONGOTEST_BIN ]] || die "mongotest is not built; run: $SCRIPT up mongodb"
+			# Its storage first, should that have been stopped too.
+			if ! running_pid mongodb-pg >/dev/null; then
+				launch mongodb-pg 0
+				wait_ready mongodb-pg
+			fi
+			;;
+		postgres)
+			launch "$n" 0
+			wait_ready "$n"
+			continue
+			;;
 		esac
 		launch "$n" 0
 		started+=("$n")

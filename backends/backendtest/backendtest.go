@@ -48,10 +48,16 @@ func ServerEnv(t testing.TB, name string) string {
 // NewPrefix returns a fresh random prefix for one test.
 func NewPrefix() string { return "ct-" + backends.NewToken()[:12] }
 
-// Ctx returns a context for one step of a test, bounded so that a stuck
-// server fails the test instead of hanging it.
+// CtxBudget bounds the context of Ctx. It is there to turn a hang into a
+// failure, not to time anything: a test on it may make thousands of calls
+// (Concurrent makes 4000) to a test server shared with every other test, on
+// a small machine busy with other builds.
+const CtxBudget = 2 * time.Minute
+
+// Ctx returns a context for one test or one step of it, bounded (CtxBudget)
+// so that a stuck server fails the test instead of hanging it.
 func Ctx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), CtxBudget)
 	t.Cleanup(cancel)
 	return ctx
 }
