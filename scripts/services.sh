@@ -29,7 +29,8 @@
 # Environment: CACHETTE_TEST_SERVICES_DIR (state directory, default <repo>/.services),
 # CACHETTE_TEST_SERVICES_TIMEOUT (seconds to wait for a server, default 30),
 # CACHETTE_TEST_SERVICES_PORT_OFFSET (added to every port, default 0; use a multiple of 1000
-# to run a second set beside the first, e.g. for another checkout). `up` remembers the
+# to run a second set beside the first, e.g. for another checkout; not 10000 or 20000, which
+# put a set's ports on the first set's cluster bus ports, each cluster node's port + 10000). `up` remembers the
 # offset in .services/run/port-offset, so later stop/start/status/down use it too.
 set -euo pipefail
 shopt -s inherit_errexit
@@ -60,6 +61,10 @@ if ! [[ $TIMEOUT =~ ^[1-9][0-9]*$ ]]; then
 fi
 if ! [[ $OFFSET =~ ^[0-9]+$ ]] || ((OFFSET > 30000)); then
 	echo "services: error: CACHETTE_TEST_SERVICES_PORT_OFFSET must be a number from 0 to 30000, got \"$OFFSET\"" >&2
+	exit 2
+fi
+if ((OFFSET == 10000 || OFFSET == 20000)); then
+	echo "services: error: CACHETTE_TEST_SERVICES_PORT_OFFSET=$OFFSET puts this set's ports on the cluster bus ports (port + 10000) of another set; choose another multiple of 1000" >&2
 	exit 2
 fi
 

@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/services.sh up
+# Set before `up`, so that servers a failed `up` did start are stopped too.
 trap 'bash scripts/services.sh down' EXIT
+bash scripts/services.sh up
 # shellcheck disable=SC1091
 source .services/env
 export CACHETTE_TEST_SERVICES_REQUIRED=1
