@@ -92,6 +92,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/cachette-go/cachette/backends"
+	"github.com/cachette-go/cachette/internal/storekeys"
 )
 
 // Defaults and limits.
@@ -142,7 +143,7 @@ const (
 var exprNames = map[string]string{"#k": attrKey, "#m": attrExpMS}
 
 func init() {
-	backends.Register("dynamodb", Open)
+	backends.RegisterDriver("dynamodb", storekeys.DynamoDB.Driver(Open))
 }
 
 // Store is the DynamoDB backend. It satisfies backends.Backend.
@@ -166,9 +167,9 @@ func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	endpoint := s.DynamoDBURL
+	endpoint, region := s.Value("dynamodb_url"), s.Value("region")
 	secrets := urlSecrets(endpoint)
-	if endpoint == "" && s.Region == "" {
+	if endpoint == "" && region == "" {
 		return nil, errors.New("dynamodb: neither a region nor an endpoint URL is given (region, dynamodb_url)")
 	}
 	if endpoint != "" {
@@ -191,8 +192,8 @@ func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
 		config.WithHTTPClient(hc),
 		config.WithLogger(sdkLogger(log, &secrets)),
 	}
-	if s.Region != "" {
-		opts = append(opts, config.WithRegion(s.Region))
+	if region != "" {
+		opts = append(opts, config.WithRegion(region))
 	}
 	lctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -221,7 +222,7 @@ func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
 	})
-	table := s.TableName
+	table := s.Value("table_name")
 	if table == "" {
 		table = DefaultTable
 	}

@@ -96,6 +96,7 @@ import (
 	"time"
 
 	"github.com/cachette-go/cachette/backends"
+	"github.com/cachette-go/cachette/internal/storekeys"
 )
 
 // Defaults and names.
@@ -129,9 +130,9 @@ var ErrNoDir = errors.New("gob: no directory given (set pickle_path)")
 var ErrUnsafeDir = errors.New("gob: unsafe directory")
 
 func init() {
-	backends.Register("gob", func(_ context.Context, s backends.Settings) (backends.Backend, error) {
-		return New(s.PicklePath, Options{Prefix: s.Prefix, Logger: s.Logger})
-	})
+	backends.RegisterDriver("gob", storekeys.Gob.Driver(func(_ context.Context, s backends.Settings) (backends.Backend, error) {
+		return New(s.Value("pickle_path"), Options{Prefix: s.Prefix, Logger: s.Logger})
+	}))
 }
 
 // Options configures a Store.

@@ -34,9 +34,9 @@ const (
 )
 
 func init() {
-	backends.Register("inmemory", func(_ context.Context, _ backends.Settings) (backends.Backend, error) {
+	backends.RegisterDriver("inmemory", backends.Driver{Open: func(_ context.Context, _ backends.Settings) (backends.Backend, error) {
 		return New(Options{}), nil
-	})
+	}})
 }
 
 // Options configures a Store. Zero fields take the defaults.

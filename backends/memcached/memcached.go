@@ -93,6 +93,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/cachette-go/cachette/backends"
+	"github.com/cachette-go/cachette/internal/storekeys"
 )
 
 // Defaults.
@@ -130,9 +131,9 @@ var errClosed = errors.New("memcached: store is closed")
 var testHookBeforeCAS func(key string)
 
 func init() {
-	backends.Register("memcached", func(_ context.Context, s backends.Settings) (backends.Backend, error) {
-		return Open(s.MemcachedHost, Options{Prefix: s.Prefix, Timeout: s.Timeout, Logger: s.Logger})
-	})
+	backends.RegisterDriver("memcached", storekeys.Memcached.Driver(func(_ context.Context, s backends.Settings) (backends.Backend, error) {
+		return Open(s.Value("memcached_host"), Options{Prefix: s.Prefix, Timeout: s.Timeout, Logger: s.Logger})
+	}))
 }
 
 // Options configures a store opened with Open. Zero fields take the defaults.

@@ -71,6 +71,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver"
 
 	"github.com/cachette-go/cachette/backends"
+	"github.com/cachette-go/cachette/internal/storekeys"
 )
 
 // Defaults.
@@ -117,7 +118,7 @@ const (
 const upsertRetries = 3
 
 func init() {
-	backends.Register("mongodb", Open)
+	backends.RegisterDriver("mongodb", storekeys.MongoDB.Driver(Open))
 }
 
 // Store is the MongoDB backend. It satisfies backends.Backend.
@@ -149,7 +150,8 @@ type entry struct {
 // DefaultCollection), creating the collection and its TTL index when they
 // are missing. It is the opener registered as "mongodb".
 func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
-	if s.MongoDBURL == "" {
+	uri := s.Value("mongodb_url")
+	if uri == "" {
 		return nil, errors.New("mongodb: no URL given (mongodb_url)")
 	}
 	prefix := s.Prefix
@@ -163,13 +165,13 @@ func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	secrets := urlSecrets(s.MongoDBURL)
+	secrets := urlSecrets(uri)
 	log := s.Logger
 	if log == nil {
 		log = slog.Default()
 	}
 	opts := options.Client().
-		ApplyURI(s.MongoDBURL).
+		ApplyURI(uri).
 		SetAppName("cachette").
 		SetConnectTimeout(timeout).
 		SetServerSelectionTimeout(timeout)
@@ -185,7 +187,7 @@ func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mongodb: connect to %s: %w", where, backends.Redact(err, secrets))
 	}
-	db, coll := s.DatabaseName, s.TableName
+	db, coll := s.Value("database_name"), s.Value("table_name")
 	if db == "" {
 		db = DefaultDatabase
 	}
