@@ -143,7 +143,38 @@ const (
 var exprNames = map[string]string{"#k": attrKey, "#m": attrExpMS}
 
 func init() {
-	backends.RegisterDriver("dynamodb", storekeys.DynamoDB.Driver(Open))
+	backends.RegisterDriver("dynamodb", storekeys.DynamoDB.Driver(func(ctx context.Context, s backends.Settings) (backends.Backend, error) {
+		return Open(ctx, s)
+	}))
+}
+
+// Option adjusts a store that Open or NewFromClient makes. For Open, an
+// Option overrides what the Settings say.
+type Option func(*storeOptions)
+
+type storeOptions struct {
+	timeout time.Duration
+	log     *slog.Logger
+}
+
+// WithLogger sends the store's reports to l (nil means slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *storeOptions) { o.log = l } }
+
+// WithTimeout bounds each operation of the store (0 means DefaultTimeout).
+func WithTimeout(d time.Duration) Option { return func(o *storeOptions) { o.timeout = d } }
+
+func buildOptions(timeout time.Duration, log *slog.Logger, opts []Option) storeOptions {
+	o := storeOptions{timeout: timeout, log: log}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.timeout <= 0 {
+		o.timeout = DefaultTimeout
+	}
+	if o.log == nil {
+		o.log = slog.Default()
+	}
+	return o
 }
 
 // Store is the DynamoDB backend. It satisfies backends.Backend.
@@ -162,11 +193,9 @@ var _ backends.Backend = (*Store)(nil)
 // Open opens the store on the table s.TableName (default DefaultTable) in
 // s.Region, or at the endpoint s.DynamoDBURL, creating the table when it is
 // missing. It is the opener registered as "dynamodb".
-func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
-	timeout := s.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
+func Open(ctx context.Context, s backends.Settings, opts ...Option) (*Store, error) {
+	o := buildOptions(s.Timeout, s.Logger, opts)
+	timeout := o.timeout
 	endpoint, region := s.Value("dynamodb_url"), s.Value("region")
 	secrets := urlSecrets(endpoint)
 	if endpoint == "" && region == "" {
@@ -184,20 +213,17 @@ func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
 	hc := awshttp.NewBuildableClient().
 		WithTimeout(timeout).
 		WithTransportOptions(func(tr *http.Transport) { tr.DialContext = conns.DialContext })
-	log := s.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	opts := []func(*config.LoadOptions) error{
+	log := o.log
+	loadOpts := []func(*config.LoadOptions) error{
 		config.WithHTTPClient(hc),
 		config.WithLogger(sdkLogger(log, &secrets)),
 	}
 	if region != "" {
-		opts = append(opts, config.WithRegion(region))
+		loadOpts = append(loadOpts, config.WithRegion(region))
 	}
 	lctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cfg, err := config.LoadDefaultConfig(lctx, opts...)
+	cfg, err := config.LoadDefaultConfig(lctx, loadOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("dynamodb: load AWS configuration: %w", backends.Redact(err, secrets))
 	}
@@ -265,14 +291,15 @@ func sdkLogger(log *slog.Logger, secrets *[]string) logging.Logger {
 // The prefix must be non-empty and must not contain ":" (see
 // backends.CheckPrefix); Open checks it too, after replacing an empty one
 // with DefaultPrefix.
-func NewFromClient(ctx context.Context, client *dynamodb.Client, table, prefix string) (*Store, error) {
+func NewFromClient(ctx context.Context, client *dynamodb.Client, table, prefix string, opts ...Option) (*Store, error) {
 	switch {
 	case client == nil:
 		return nil, errors.New("dynamodb: NewFromClient: nil client")
 	case table == "":
 		return nil, errors.New("dynamodb: NewFromClient: empty table name")
 	}
-	st, err := newStore(client, table, prefix, DefaultTimeout, nil)
+	o := buildOptions(0, nil, opts)
+	st, err := newStore(client, table, prefix, o.timeout, o.log)
 	if err != nil {
 		return nil, err
 	}
