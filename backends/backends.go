@@ -11,6 +11,54 @@
 //
 // Expiry is exact to the millisecond: an entry is alive while now < expiresAt,
 // whatever the server's own TTL granularity; Get never returns an expired entry.
+//
+// # Writing a store
+//
+// A store is a package that implements Backend and registers a Driver in
+// its init function. The Driver says how to open the store and which
+// configuration keys it reads: the store owns its keys, as a database/sql
+// driver owns its data source name.
+//
+//	func init() {
+//		backends.RegisterDriver("mystore", backends.Driver{
+//			Keys: []backends.ConfigKey{
+//				{Name: "mystore_url", Doc: "mystore://host[:port]"},
+//				{Name: "mystore_shards", Default: "4", Doc: "number of shards"},
+//			},
+//			Check: func(name string, v backends.Values) []error {
+//				if v["mystore_url"] == "" {
+//					return []error{fmt.Errorf(`The "mystore_url" cannot be empty when using %s as backend`, name)}
+//				}
+//				return nil
+//			},
+//			Open: func(ctx context.Context, s backends.Settings) (backends.Backend, error) {
+//				return Open(ctx, s)
+//			},
+//		})
+//	}
+//
+// Once the package is imported, cachette.LoadConfig and
+// cachette.ConfigFromEnv accept its keys (mystore_url, or
+// CACHETTE_MYSTORE_URL in the environment), run Check when the
+// configuration names the store (never connecting to anything; one error
+// per bad key, naming the key in double quotes and never quoting a value
+// that may hold a password), and cachette.New opens it with the keys in
+// Settings.Values, defaults filled in. The generic settings (Prefix,
+// Timeout, Logger) are fields of Settings.
+//
+// The shipped stores all have the same shapes, and a new store should too:
+//
+//	func Open(ctx context.Context, s backends.Settings, opts ...Option) (*Store, error)
+//	func NewFromClient([ctx,] client, [names,] prefix string, opts ...Option) (*Store, error)
+//
+// Open makes its own client from the settings (and Close closes it);
+// NewFromClient wraps a client the caller owns (and Close leaves it open).
+// An Option overrides the settings: WithLogger and, on network stores,
+// WithTimeout are spelt the same everywhere. Stores whose options are a
+// struct (inmemory, gob, memcached) define Option as func(*Options).
+// Keys are stored under Key(prefix, key), locks under LockKey, and Flush
+// removes the prefix's keys only; backendtest runs the conformance suite
+// every shipped store passes.
 package backends
 
 import (

@@ -99,7 +99,7 @@ import (
 const (
 	// DefaultTimeout bounds each request when Settings.Timeout is 0.
 	DefaultTimeout = 5 * time.Second
-	// DefaultTable is the table used when Settings.TableName is empty.
+	// DefaultTable is the table used when the table_name key is empty.
 	DefaultTable = "cachette"
 	// DefaultPrefix is used when Settings.Prefix is empty.
 	DefaultPrefix = "cachette"
@@ -190,9 +190,11 @@ type Store struct {
 
 var _ backends.Backend = (*Store)(nil)
 
-// Open opens the store on the table s.TableName (default DefaultTable) in
-// s.Region, or at the endpoint s.DynamoDBURL, creating the table when it is
-// missing. It is the opener registered as "dynamodb".
+// Open opens the store on the table of the table_name key (Settings.Value;
+// default DefaultTable) in the region of region, or at the endpoint of
+// dynamodb_url, creating the table when it is missing. s.Timeout and
+// s.Logger apply unless opts override them. It is the opener registered as
+// "dynamodb".
 func Open(ctx context.Context, s backends.Settings, opts ...Option) (*Store, error) {
 	o := buildOptions(s.Timeout, s.Logger, opts)
 	timeout := o.timeout

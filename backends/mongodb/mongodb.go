@@ -176,10 +176,11 @@ type entry struct {
 	Token string        `bson:"token,omitempty"`
 }
 
-// Open connects to s.MongoDBURL and opens the store in database
-// s.DatabaseName, collection s.TableName (defaults DefaultDatabase and
-// DefaultCollection), creating the collection and its TTL index when they
-// are missing. It is the opener registered as "mongodb".
+// Open connects to the mongodb_url key (Settings.Value) and opens the
+// store in the database of database_name, collection table_name (defaults
+// DefaultDatabase and DefaultCollection), creating the collection and its
+// TTL index when they are missing. s.Timeout and s.Logger apply unless opts
+// override them. It is the opener registered as "mongodb".
 func Open(ctx context.Context, s backends.Settings, opts ...Option) (*Store, error) {
 	uri := s.Value("mongodb_url")
 	if uri == "" {

@@ -188,7 +188,7 @@ func newStore(client goredis.UniversalClient, prefix string, owned bool, opts []
 	return s
 }
 
-// Open connects to the server(s) named by s.RedisURL (see the package
+// Open connects to the server(s) named by the redis_url key (s.Value; see the package
 // documentation for the forms it takes) and checks the connection with a
 // PING. The store owns the client: Close closes it.
 func Open(ctx context.Context, s backends.Settings, opts ...Option) (*Store, error) {

@@ -189,7 +189,7 @@ func newStore(client valkeygo.Client, prefix string, owned bool, opts []Option) 
 	return s
 }
 
-// Open connects to the server(s) named by s.ValkeyURL (see the package
+// Open connects to the server(s) named by the valkey_url key (s.Value; see the package
 // documentation). The store owns the client: Close closes it.
 func Open(ctx context.Context, s backends.Settings, opts ...Option) (*Store, error) {
 	if err := rediswire.CheckPrefix(Name, s.Prefix); err != nil {
