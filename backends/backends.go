@@ -196,7 +196,9 @@ type ConfigKey struct {
 	// named by its prefix and Name in upper case (CACHETTE_REDIS_URL).
 	// Names are lower-case letters, digits and "_", start with a letter,
 	// and do not start with "test_". Several stores may declare one name
-	// (table_name is MongoDB's and DynamoDB's).
+	// (table_name is MongoDB's and DynamoDB's). A name that is one of
+	// cachette's own keys (backend, codec, ttl, prefix, compression, ...)
+	// stays cachette's and never reaches the store.
 	Name string
 	// Default is the value the store gets when the key is not given; ""
 	// means none.
