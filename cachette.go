@@ -155,9 +155,17 @@ func canonicalBackend(name string) string {
 	return name
 }
 
+// settings is what the store is opened with: the generic fields, and in
+// Values the keys its Driver declares (see Config.storeValues). The
+// deprecated per-store fields are filled too, for stores that still read them.
 func (c Config) settings() backends.Settings {
+	var values backends.Values
+	if d, ok := driver(c.Backend); ok {
+		values = c.storeValues(d)
+	}
 	return backends.Settings{
 		Prefix:        c.Prefix,
+		Values:        values,
 		RedisURL:      c.RedisURL,
 		ValkeyURL:     c.ValkeyURL,
 		MemcachedHost: c.MemcachedHost,

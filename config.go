@@ -29,6 +29,18 @@
 // pickle) needs pickle_path; dynamodb needs a region or a dynamodb_url. Keys
 // that belong to another backend are not checked and not used.
 //
+// The keys after prefix in the table belong to the stores: each store
+// declares the keys it reads, and checks them, in the backends.Driver it
+// registers (the way a database/sql driver owns its data source name);
+// cachette itself checks only the other keys. The shipped stores' keys are
+// known and checked even when their package is not imported, so a
+// configuration is accepted or refused the same way whether its store is
+// linked or not (New then names the missing import). A store that another
+// package registers with backends.RegisterDriver, before LoadConfig or
+// ConfigFromEnv runs, gets its keys accepted, checked when it is the
+// backend, and delivered in backends.Settings.Values, defaults included; in
+// a Config they are held by BackendValues.
+//
 // A key that is given counts as given even when its value is empty:
 // table_name="" with backend=mongodb is an error rather than the default,
 // and so are an empty ttl, backend, compression or prefix. An empty codec
@@ -72,10 +84,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
-	"net/url"
 	"os"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -84,6 +93,7 @@ import (
 
 	"github.com/cachette-go/cachette/backends"
 	"github.com/cachette-go/cachette/codecs"
+	"github.com/cachette-go/cachette/internal/storekeys"
 )
 
 // ErrInvalidConfig is wrapped by every configuration error.
@@ -130,17 +140,115 @@ type Config struct {
 	// Not read by LoadConfig or ConfigFromEnv.
 	Logger *slog.Logger
 
+	// BackendValues holds the keys of stores registered by other packages
+	// (backends.RegisterDriver) that have no field above, by snake_case
+	// name. LoadConfig and ConfigFromEnv fill it; New delivers the
+	// configured store's keys to it in backends.Settings.Values. A key
+	// present in the map counts as given, even with an empty value.
+	BackendValues map[string]string
+
 	// set records which keys LoadConfig saw, so that a key given with an
 	// empty value counts as given.
 	set map[string]bool
 }
 
-// Keys are the keys LoadConfig and ConfigFromEnv accept, in documentation order.
-var configKeys = []string{
+// genericKeys are the keys cachette reads itself, whatever the store: the
+// first four come before the stores' keys in documentation order, the rest
+// after.
+var genericKeys = []string{
 	"backend", "codec", "ttl", "prefix",
-	"redis_url", "valkey_url", "memcached_host", "mongodb_url",
-	"database_name", "table_name", "pickle_path", "dynamodb_url", "region",
 	"compression", "compression_min_size", "max_value_size",
+}
+
+// configKeys lists the keys LoadConfig and ConfigFromEnv accept, in
+// documentation order: the generic keys, with the keys of the shipped
+// stores after "prefix", then those of other registered stores, sorted.
+func configKeys() []string {
+	keys := slices.Clone(genericKeys[:4])
+	add := func(name string) {
+		if !slices.Contains(keys, name) && !slices.Contains(genericKeys, name) {
+			keys = append(keys, name)
+		}
+	}
+	for _, s := range storekeys.Shipped {
+		for _, k := range s.Spec.Keys {
+			add(k.Name)
+		}
+	}
+	var others []string
+	for _, name := range backends.Registered() {
+		d, _ := backends.Lookup(name)
+		for _, k := range d.Keys {
+			if !slices.Contains(keys, k.Name) && !slices.Contains(genericKeys, k.Name) && !slices.Contains(others, k.Name) {
+				others = append(others, k.Name)
+			}
+		}
+	}
+	sort.Strings(others)
+	keys = append(keys, others...)
+	return append(keys, genericKeys[4:]...)
+}
+
+// storeField returns the field of c that holds the store key name, or nil
+// for a key that has none (one of another package's store).
+func (c *Config) storeField(name string) *string {
+	switch name {
+	case "redis_url":
+		return &c.RedisURL
+	case "valkey_url":
+		return &c.ValkeyURL
+	case "memcached_host":
+		return &c.MemcachedHost
+	case "mongodb_url":
+		return &c.MongoDBURL
+	case "database_name":
+		return &c.DatabaseName
+	case "table_name":
+		return &c.TableName
+	case "pickle_path":
+		return &c.PicklePath
+	case "dynamodb_url":
+		return &c.DynamoDBURL
+	case "region":
+		return &c.Region
+	}
+	return nil
+}
+
+// driver returns how the store backend (lower-case, aliases allowed) is
+// configured: its registered Driver, or for a shipped store that is not
+// linked, the keys and checks it would register.
+func driver(backend string) (backends.Driver, bool) {
+	name := canonicalBackend(backend)
+	if d, ok := backends.Lookup(name); ok {
+		return d, true
+	}
+	if s, ok := storekeys.Lookup(name); ok {
+		return backends.Driver{Keys: s.Keys, Check: s.Check}, true
+	}
+	return backends.Driver{}, false
+}
+
+// storeValues returns the values of d's keys in c: each key given (a
+// non-empty field, or one LoadConfig saw, or one in BackendValues), else
+// its default.
+func (c Config) storeValues(d backends.Driver) backends.Values {
+	v := make(backends.Values, len(d.Keys))
+	for _, k := range d.Keys {
+		if f := c.storeField(k.Name); f != nil {
+			if *f != "" || c.set[k.Name] {
+				v[k.Name] = *f
+				continue
+			}
+		} else if val, ok := c.BackendValues[k.Name]; ok {
+			v[k.Name] = val
+			continue
+		}
+		if k.Default != "" {
+			v[k.Name] = k.Default
+		}
+	}
+	return v
 }
 
 // shippedBackends are the backend names cachette ships, linked or not.
@@ -199,11 +307,12 @@ func maxValueSizeProblem() problem {
 // Validate that names every bad key; an unknown or repeated key is an error.
 func LoadConfig(pairs [][2]string) (Config, error) {
 	var ps []problem
+	keys := configKeys()
 	known := make([][2]string, 0, len(pairs))
 	for _, kv := range pairs {
 		key := strings.ToLower(strings.TrimSpace(kv[0]))
-		if !slices.Contains(configKeys, key) {
-			ps = append(ps, problem{key, fmt.Sprintf("The key %q is unknown; the keys are %s", kv[0], strings.Join(configKeys, ", "))})
+		if !slices.Contains(keys, key) {
+			ps = append(ps, problem{key, fmt.Sprintf("The key %q is unknown; the keys are %s", kv[0], strings.Join(keys, ", "))})
 			continue
 		}
 		known = append(known, [2]string{key, kv[1]})
@@ -219,8 +328,9 @@ func LoadConfig(pairs [][2]string) (Config, error) {
 func ConfigFromEnv(prefix string) (Config, error) {
 	var ps []problem
 	var pairs [][2]string
+	keys := configKeys()
 	if prefix == "" {
-		for _, k := range configKeys {
+		for _, k := range keys {
 			if v, ok := os.LookupEnv(strings.ToUpper(k)); ok {
 				pairs = append(pairs, [2]string{k, v})
 			}
@@ -239,9 +349,9 @@ func ConfigFromEnv(prefix string) (Config, error) {
 		if strings.HasPrefix(key, "test_") {
 			continue // the project's test-server variables (CACHETTE_TEST_REDIS_URL, ...)
 		}
-		if !slices.Contains(configKeys, key) {
-			upper := make([]string, len(configKeys))
-			for i, k := range configKeys {
+		if !slices.Contains(keys, key) {
+			upper := make([]string, len(keys))
+			for i, k := range keys {
 				upper[i] = strings.ToUpper(k)
 			}
 			ps = append(ps, problem{key, fmt.Sprintf("The environment variable %q names no key; the variables are %s followed by one of %s",
@@ -280,24 +390,6 @@ func load(pairs [][2]string, ps []problem) (Config, error) {
 			c.TTL = time.Duration(n) * time.Second
 		case "prefix":
 			c.Prefix = value
-		case "redis_url":
-			c.RedisURL = value
-		case "valkey_url":
-			c.ValkeyURL = value
-		case "memcached_host":
-			c.MemcachedHost = value
-		case "mongodb_url":
-			c.MongoDBURL = value
-		case "database_name":
-			c.DatabaseName = value
-		case "table_name":
-			c.TableName = value
-		case "pickle_path":
-			c.PicklePath = value
-		case "dynamodb_url":
-			c.DynamoDBURL = value
-		case "region":
-			c.Region = value
 		case "compression":
 			c.Compression = strings.ToLower(value)
 		case "compression_min_size":
@@ -316,6 +408,15 @@ func load(pairs [][2]string, ps []problem) (Config, error) {
 				continue
 			}
 			c.MaxValueSize = n
+		default: // a store's key
+			if f := c.storeField(key); f != nil {
+				*f = value
+			} else {
+				if c.BackendValues == nil {
+					c.BackendValues = map[string]string{}
+				}
+				c.BackendValues[key] = value
+			}
 		}
 	}
 	for _, p := range c.problems() {
@@ -347,9 +448,9 @@ func (c Config) problems() []problem {
 	if backend == "" && !c.set["backend"] {
 		backend = DefaultBackend
 	}
-	if !knownBackend(backend) {
+	store, known := driver(backend)
+	if !known {
 		add("backend", "The \"backend\" value %q is unknown; use one of %s", c.Backend, strings.Join(backendNames(), ", "))
-		backend = "" // check no backend-specific key
 	}
 	if !knownCodec(c.Codec) {
 		add("codec", "The \"codec\" value %q is unknown; use one of %s", c.Codec, strings.Join(codecNames(), ", "))
@@ -364,83 +465,12 @@ func (c Config) problems() []problem {
 		add("prefix", `The "prefix" value %q cannot contain ":"`, c.Prefix)
 	}
 
-	empty := func(key string) {
-		add(key, "The %q cannot be empty when using %s as backend", key, backend)
-	}
-	switch backend {
-	case "redis":
-		if c.RedisURL == "" {
-			empty("redis_url")
-		} else if msg := checkNodeURLs("redis_url", c.RedisURL, "redis", "rediss"); msg != "" {
-			add("redis_url", "%s", msg)
-		}
-	case "valkey":
-		if c.ValkeyURL == "" {
-			empty("valkey_url")
-		} else if msg := checkNodeURLs("valkey_url", c.ValkeyURL, "valkey", "valkeys", "redis", "rediss"); msg != "" {
-			add("valkey_url", "%s", msg)
-		}
-	case "memcached":
-		if c.MemcachedHost == "" {
-			empty("memcached_host")
-		} else if msg := checkMemcachedHosts(c.MemcachedHost); msg != "" {
-			add("memcached_host", "%s", msg)
-		}
-	case "mongodb":
-		if c.MongoDBURL == "" {
-			empty("mongodb_url")
-		} else if msg := checkMongoURL(c.MongoDBURL); msg != "" {
-			add("mongodb_url", "%s", msg)
-		}
-		db, coll := c.DatabaseName, c.TableName
-		if db == "" && !c.set["database_name"] {
-			db = DefaultDatabaseName
-		}
-		if coll == "" && !c.set["table_name"] {
-			coll = DefaultTableName
-		}
-		switch {
-		case db == "":
-			empty("database_name")
-		case strings.ContainsAny(db, "/\\. \"$\x00"):
-			add("database_name", `The "database_name" value %q contains a character MongoDB rejects (/\. "$ or NUL)`, db)
-		case len(db) > 63:
-			add("database_name", `The "database_name" value must be at most 63 bytes long`)
-		}
-		switch {
-		case coll == "":
-			empty("table_name")
-		case strings.ContainsAny(coll, "$\x00"):
-			add("table_name", `The "table_name" value %q contains a character MongoDB rejects ($ or NUL)`, coll)
-		case strings.HasPrefix(coll, "system."):
-			add("table_name", `The "table_name" value %q cannot start with "system." on MongoDB`, coll)
-		case db != "" && len(db)+1+len(coll) > 255:
-			add("table_name", `The "table_name" value is too long: "database_name.table_name" must be at most 255 bytes on MongoDB`)
-		}
-	case "gob", "pickle":
-		if c.PicklePath == "" {
-			empty("pickle_path")
-		}
-	case "dynamodb":
-		if c.DynamoDBURL == "" && c.Region == "" {
-			add("dynamodb_url", `The "dynamodb_url" cannot be empty when using dynamodb as backend and no "region" is given`)
-		}
-		if c.DynamoDBURL != "" {
-			if msg := checkURL("dynamodb_url", c.DynamoDBURL, "http", "https"); msg != "" {
-				add("dynamodb_url", "%s", msg)
-			}
-		} else if c.Region != "" && !awsRegion.MatchString(c.Region) {
-			add("region", `The "region" value %q is not an AWS region name such as "us-east-1"`, c.Region)
-		}
-		table := c.TableName
-		if table == "" && !c.set["table_name"] {
-			table = DefaultTableName
-		}
-		switch {
-		case table == "":
-			empty("table_name")
-		case !dynamoTable.MatchString(table):
-			add("table_name", `The "table_name" value %q must be 3 to 255 characters among a-z, A-Z, 0-9, "_", "-" and "." on DynamoDB`, table)
+	// The store's own keys, checked by the store (its registered Driver,
+	// or for a shipped store that is not linked, what it would register).
+	// An unknown backend is reported alone, without the keys of no store.
+	if known && store.Check != nil {
+		for _, err := range store.Check(backend, c.storeValues(store)) {
+			ps = append(ps, problem{backend, err.Error()})
 		}
 	}
 
@@ -455,17 +485,6 @@ func (c Config) problems() []problem {
 		ps = append(ps, maxValueSizeProblem())
 	}
 	return ps
-}
-
-var (
-	awsRegion   = regexp.MustCompile(`^[a-z]+(-[a-z]+)+-[0-9]+$`)
-	dynamoTable = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,255}$`)
-)
-
-// knownBackend reports whether name (lower-case) is a backend cachette
-// ships or one a program registered.
-func knownBackend(name string) bool {
-	return slices.Contains(shippedBackends, name) || slices.Contains(backends.Registered(), name)
 }
 
 func backendNames() []string {
@@ -492,188 +511,6 @@ func codecNames() []string {
 		}
 	}
 	return names
-}
-
-// schemeList formats schemes as "a://, b:// or c://".
-func schemeList(schemes []string) string {
-	s := make([]string, len(schemes))
-	for i, sc := range schemes {
-		s[i] = sc + "://"
-	}
-	if len(s) == 1 {
-		return s[0]
-	}
-	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
-}
-
-// checkNodeURLs checks a comma-separated list of server URLs. Messages never
-// quote the URL, which may hold a password.
-func checkNodeURLs(key, raw string, schemes ...string) string {
-	first := ""
-	for node := range strings.SplitSeq(raw, ",") {
-		node = strings.TrimSpace(node)
-		if node == "" {
-			return fmt.Sprintf("The %q has an empty entry in its comma-separated list", key)
-		}
-		if first == "" {
-			first, _, _ = strings.Cut(node, "://")
-		} else if !strings.Contains(node, "://") {
-			// Short cluster form: "redis://h1:7001,h2:7002" — later nodes take the first one's scheme.
-			node = first + "://" + node
-		}
-		if msg := checkURL(key, node, schemes...); msg != "" {
-			return msg
-		}
-		u, _ := url.Parse(node) // checkURL parsed it
-		if db := strings.TrimPrefix(u.Path, "/"); db != "" {
-			if n, err := strconv.Atoi(db); err != nil || n < 0 {
-				return fmt.Sprintf("The %q database must be a number, as in %s://host:6379/0", key, schemes[0])
-			}
-		}
-	}
-	return ""
-}
-
-// checkURL checks one server URL: its scheme, that it parses and has a host,
-// and its port. Messages never quote the URL.
-func checkURL(key, raw string, schemes ...string) string {
-	scheme, _, ok := strings.Cut(raw, "://")
-	if !ok || !slices.Contains(schemes, strings.ToLower(scheme)) {
-		return fmt.Sprintf("The %q must be a URL starting with %s", key, schemeList(schemes))
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Sprintf("The %q is not a valid URL", key)
-	}
-	if u.Hostname() == "" {
-		return fmt.Sprintf("The %q has no host", key)
-	}
-	if p := u.Port(); p != "" && !validPort(p) {
-		return fmt.Sprintf("The %q port must be between 1 and 65535", key)
-	}
-	return ""
-}
-
-// checkMongoURL checks a MongoDB connection string, which may list several
-// hosts: mongodb://[user:pass@]host[:port][,host[:port]...][/db][?options].
-func checkMongoURL(raw string) string {
-	const key = "mongodb_url"
-	scheme, rest, ok := strings.Cut(raw, "://")
-	scheme = strings.ToLower(scheme)
-	if !ok || (scheme != "mongodb" && scheme != "mongodb+srv") {
-		return fmt.Sprintf("The %q must be a URL starting with mongodb:// or mongodb+srv://", key)
-	}
-	authority, tail := rest, ""
-	if i := strings.IndexAny(rest, "/?"); i >= 0 {
-		authority, tail = rest[:i], rest[i:]
-	}
-	userinfo, hosts := "", authority
-	if i := strings.LastIndex(authority, "@"); i >= 0 {
-		userinfo, hosts = authority[:i+1], authority[i+1:]
-	}
-	if hosts == "" {
-		return fmt.Sprintf("The %q has no host", key)
-	}
-	list := strings.Split(hosts, ",")
-	if scheme == "mongodb+srv" && (len(list) != 1 || strings.Contains(hosts, ":")) {
-		return fmt.Sprintf("The %q with mongodb+srv:// takes one host name without a port", key)
-	}
-	for _, h := range list {
-		if !validHostPort(h) {
-			return fmt.Sprintf("The %q has an invalid host or port (ports are 1 to 65535)", key)
-		}
-	}
-	// The rest must be URL syntax; check it with a single placeholder host.
-	if _, err := url.Parse(scheme + "://" + userinfo + "host" + tail); err != nil {
-		return fmt.Sprintf("The %q is not a valid URL", key)
-	}
-	return ""
-}
-
-// checkMemcachedHosts checks "host[:port][,host[:port]...]"; an entry that
-// starts with "/" is a Unix socket path. Messages name an entry by its
-// position, never quote it: a mistyped one may hold a password.
-func checkMemcachedHosts(raw string) string {
-	const key = "memcached_host"
-	n := 0
-	for h := range strings.SplitSeq(raw, ",") {
-		h = strings.TrimSpace(h)
-		n++
-		switch {
-		case h == "":
-			return fmt.Sprintf("The %q has an empty entry in its comma-separated list", key)
-		case strings.Contains(h, "://"):
-			return fmt.Sprintf("The %q takes host[:port] entries without a scheme", key)
-		case strings.Contains(h, "@"):
-			return fmt.Sprintf(`The %q entry %d holds a user or password ("@"); memcached takes host[:port] only`, key, n)
-		case strings.HasPrefix(h, "/"):
-			// A Unix socket.
-		case !validHostPort(h):
-			return fmt.Sprintf("The %q entry %d is not host[:port] with a port between 1 and 65535", key, n)
-		}
-	}
-	return ""
-}
-
-// validHostPort reports whether s is host, host:port, [ipv6], [ipv6]:port
-// or a bare IPv6 address, with a port of 1 to 65535.
-func validHostPort(s string) bool {
-	host, port, hasPort := s, "", false
-	switch {
-	case strings.HasPrefix(s, "["):
-		end := strings.Index(s, "]")
-		if end < 0 {
-			return false
-		}
-		addr, err := netip.ParseAddr(s[1:end])
-		if err != nil || !addr.Is6() {
-			return false
-		}
-		rest := s[end+1:]
-		if rest == "" {
-			return true
-		}
-		p, ok := strings.CutPrefix(rest, ":")
-		return ok && validPort(p)
-	case strings.Count(s, ":") > 1:
-		addr, err := netip.ParseAddr(s)
-		return err == nil && addr.Is6()
-	default:
-		host, port, hasPort = strings.Cut(s, ":")
-	}
-	if hasPort && !validPort(port) {
-		return false
-	}
-	return validHostName(host)
-}
-
-// validHostName reports whether h is a plausible DNS name or IPv4 address.
-func validHostName(h string) bool {
-	if h == "" || len(h) > 253 {
-		return false
-	}
-	for _, r := range h {
-		switch {
-		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9', r == '-', r == '.', r == '_':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// validPort reports whether p is a decimal port number from 1 to 65535.
-func validPort(p string) bool {
-	if p == "" || len(p) > 5 {
-		return false
-	}
-	for _, r := range p {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	n, _ := strconv.Atoi(p)
-	return n >= 1 && n <= 65535
 }
 
 // fillDefaults returns c with every unset field but Logger given its default.

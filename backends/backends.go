@@ -11,6 +11,54 @@
 //
 // Expiry is exact to the millisecond: an entry is alive while now < expiresAt,
 // whatever the server's own TTL granularity; Get never returns an expired entry.
+//
+// # Writing a store
+//
+// A store is a package that implements Backend and registers a Driver in
+// its init function. The Driver says how to open the store and which
+// configuration keys it reads: the store owns its keys, as a database/sql
+// driver owns its data source name.
+//
+//	func init() {
+//		backends.RegisterDriver("mystore", backends.Driver{
+//			Keys: []backends.ConfigKey{
+//				{Name: "mystore_url", Doc: "mystore://host[:port]"},
+//				{Name: "mystore_shards", Default: "4", Doc: "number of shards"},
+//			},
+//			Check: func(name string, v backends.Values) []error {
+//				if v["mystore_url"] == "" {
+//					return []error{fmt.Errorf(`The "mystore_url" cannot be empty when using %s as backend`, name)}
+//				}
+//				return nil
+//			},
+//			Open: func(ctx context.Context, s backends.Settings) (backends.Backend, error) {
+//				return Open(ctx, s)
+//			},
+//		})
+//	}
+//
+// Once the package is imported, cachette.LoadConfig and
+// cachette.ConfigFromEnv accept its keys (mystore_url, or
+// CACHETTE_MYSTORE_URL in the environment), run Check when the
+// configuration names the store (never connecting to anything; one error
+// per bad key, naming the key in double quotes and never quoting a value
+// that may hold a password), and cachette.New opens it with the keys in
+// Settings.Values, defaults filled in. The generic settings (Prefix,
+// Timeout, Logger) are fields of Settings.
+//
+// The shipped stores all have the same shapes, and a new store should too:
+//
+//	func Open(ctx context.Context, s backends.Settings, opts ...Option) (*Store, error)
+//	func NewFromClient([ctx,] client, [names,] prefix string, opts ...Option) (*Store, error)
+//
+// Open makes its own client from the settings (and Close closes it);
+// NewFromClient wraps a client the caller owns (and Close leaves it open).
+// An Option overrides the settings: WithLogger and, on network stores,
+// WithTimeout are spelt the same everywhere. Stores whose options are a
+// struct (inmemory, gob, memcached) define Option as func(*Options).
+// Keys are stored under Key(prefix, key), locks under LockKey, and Flush
+// removes the prefix's keys only; backendtest runs the conformance suite
+// every shipped store passes.
 package backends
 
 import (
@@ -76,40 +124,164 @@ type Backend interface {
 }
 
 // Settings is what a store is opened with. cachette.New fills it from its
-// Config; stores read the fields that concern them.
+// Config: the generic fields below, and in Values the store's own keys (the
+// ones its Driver declares), defaults included. A store reads its keys with
+// Value.
 type Settings struct {
-	Prefix        string // namespace of every key; never empty when opened by cachette.New
-	RedisURL      string
-	ValkeyURL     string
-	MemcachedHost string
-	MongoDBURL    string
-	DatabaseName  string
-	TableName     string
-	PicklePath    string
-	DynamoDBURL   string
-	Region        string
-	Timeout       time.Duration // per-operation network timeout; 0 means the store's default
-	Logger        *slog.Logger  // never nil when opened by cachette.New
+	Prefix  string        // namespace of every key; never empty when opened by cachette.New
+	Timeout time.Duration // per-operation network timeout; 0 means the store's default
+	Logger  *slog.Logger  // never nil when opened by cachette.New
+
+	// Values holds the store's own configuration keys by their snake_case
+	// names ("redis_url"), as its Driver declares them: every key that was
+	// given, even empty, and the Default of each key that was not.
+	Values Values
+
+	// The fields below are the shipped stores' keys, from before Values;
+	// Value falls back to them for a key that Values lacks, so Settings
+	// literals written with them keep working.
+
+	RedisURL      string // Deprecated: use Values["redis_url"].
+	ValkeyURL     string // Deprecated: use Values["valkey_url"].
+	MemcachedHost string // Deprecated: use Values["memcached_host"].
+	MongoDBURL    string // Deprecated: use Values["mongodb_url"].
+	DatabaseName  string // Deprecated: use Values["database_name"].
+	TableName     string // Deprecated: use Values["table_name"].
+	PicklePath    string // Deprecated: use Values["pickle_path"].
+	DynamoDBURL   string // Deprecated: use Values["dynamodb_url"].
+	Region        string // Deprecated: use Values["region"].
 }
+
+// Value returns the store key named key (snake_case): Values[key] when
+// Values has it, else the deprecated field of that key, else "".
+func (s Settings) Value(key string) string {
+	if v, ok := s.Values[key]; ok {
+		return v
+	}
+	switch key {
+	case "redis_url":
+		return s.RedisURL
+	case "valkey_url":
+		return s.ValkeyURL
+	case "memcached_host":
+		return s.MemcachedHost
+	case "mongodb_url":
+		return s.MongoDBURL
+	case "database_name":
+		return s.DatabaseName
+	case "table_name":
+		return s.TableName
+	case "pickle_path":
+		return s.PicklePath
+	case "dynamodb_url":
+		return s.DynamoDBURL
+	case "region":
+		return s.Region
+	}
+	return ""
+}
+
+// Values are a store's configuration keys, by snake_case name. A key that
+// is present was given (or has a default), even when its value is empty.
+type Values map[string]string
 
 // Opener opens a store.
 type Opener func(ctx context.Context, s Settings) (Backend, error)
 
+// A ConfigKey is one configuration key a store reads, beside the generic ones
+// (backend, codec, ttl, prefix, compression, ...) that cachette itself reads.
+type ConfigKey struct {
+	// Name is the key in snake_case, as cachette.LoadConfig takes it
+	// ("redis_url"); cachette.ConfigFromEnv reads it from the variable
+	// named by its prefix and Name in upper case (CACHETTE_REDIS_URL).
+	// Names are lower-case letters, digits and "_", start with a letter,
+	// and do not start with "test_". Several stores may declare one name
+	// (table_name is MongoDB's and DynamoDB's). A name that is one of
+	// cachette's own keys (backend, codec, ttl, prefix, compression, ...)
+	// stays cachette's and never reaches the store.
+	Name string
+	// Default is the value the store gets when the key is not given; ""
+	// means none.
+	Default string
+	// Doc says in one line what the key holds, for documentation and help.
+	Doc string
+}
+
+// Driver is what a store registers: how it is opened and which
+// configuration keys it reads and checks, the way a database/sql driver
+// owns its data source name.
+type Driver struct {
+	// Open opens the store from Settings.
+	Open Opener
+	// Keys are the store's own configuration keys. cachette.LoadConfig and
+	// cachette.ConfigFromEnv accept the keys of every registered store, and
+	// deliver those of the configured one in Settings.Values.
+	Keys []ConfigKey
+	// Check validates the store's keys when the configuration names this
+	// store, without connecting to anything. name is the backend as the
+	// configuration spells it (an alias, perhaps), for messages such as
+	// `The "redis_url" cannot be empty when using redis as backend`. v is
+	// what Open would get in Settings.Values. Check returns one error per
+	// bad key, each message naming its key in double quotes and never
+	// quoting a value that may hold a password. Nil means no checks.
+	Check func(name string, v Values) []error
+}
+
 var (
 	regMu    sync.RWMutex
-	registry = map[string]Opener{}
+	registry = map[string]Driver{}
 )
 
-// Register makes a store available under name (case-insensitive). It panics
-// if name is registered twice, like database/sql.Register.
+// Register makes a store available under name (case-insensitive), with no
+// configuration keys of its own; RegisterDriver declares keys too. It
+// panics if name is registered twice, like database/sql.Register.
 func Register(name string, open Opener) {
+	RegisterDriver(name, Driver{Open: open})
+}
+
+// RegisterDriver makes a store available under name (case-insensitive),
+// with the configuration keys it reads. It panics if name is registered
+// twice, if d.Open is nil, or if a key's name is not valid.
+func RegisterDriver(name string, d Driver) {
+	if d.Open == nil {
+		panic("cachette/backends: RegisterDriver with a nil Open for " + name)
+	}
+	for _, k := range d.Keys {
+		if !ValidKeyName(k.Name) {
+			panic(fmt.Sprintf("cachette/backends: RegisterDriver(%s): invalid key name %q", name, k.Name))
+		}
+	}
 	regMu.Lock()
 	defer regMu.Unlock()
 	name = strings.ToLower(name)
 	if _, dup := registry[name]; dup {
 		panic("cachette/backends: Register called twice for " + name)
 	}
-	registry[name] = open
+	d.Keys = append([]ConfigKey(nil), d.Keys...)
+	registry[name] = d
+}
+
+// ValidKeyName reports whether name can name a store's configuration key:
+// lower-case letters, digits and "_", starting with a letter, and not
+// starting with "test_" (the environment variables of the test suites).
+func ValidKeyName(name string) bool {
+	if name == "" || name[0] < 'a' || name[0] > 'z' || strings.HasPrefix(name, "test_") {
+		return false
+	}
+	for _, r := range name {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// Lookup returns the driver registered under name (case-insensitive).
+func Lookup(name string) (Driver, bool) {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	d, ok := registry[strings.ToLower(name)]
+	return d, ok
 }
 
 // Registered lists the registered names, sorted.
@@ -134,9 +306,7 @@ func ImportPath(name string) string {
 // that would provide it.
 func Open(ctx context.Context, name string, s Settings) (Backend, error) {
 	name = strings.ToLower(name)
-	regMu.RLock()
-	open, ok := registry[name]
-	regMu.RUnlock()
+	d, ok := Lookup(name)
 	if !ok {
 		return nil, fmt.Errorf("%w %q: add `import _ %q` to your program (registered: %s)",
 			ErrUnknownBackend, name, ImportPath(name), strings.Join(Registered(), ", "))
@@ -144,7 +314,7 @@ func Open(ctx context.Context, name string, s Settings) (Backend, error) {
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}
-	return open(ctx, s)
+	return d.Open(ctx, s)
 }
 
 // Key joins a store prefix and a key the way every store names its entries:

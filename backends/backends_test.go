@@ -1,6 +1,7 @@
 package backends
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -87,5 +88,41 @@ func TestCeilMilli(t *testing.T) {
 		if got := CeilMilli(tt.t); got != tt.want {
 			t.Errorf("CeilMilli(%v) = %d, want %d", tt.t, got, tt.want)
 		}
+	}
+}
+
+func TestSettingsValue(t *testing.T) {
+	s := Settings{
+		Values:   Values{"redis_url": "redis://new", "table_name": ""},
+		RedisURL: "redis://old", TableName: "old-table", Region: "eu-west-1",
+	}
+	for key, want := range map[string]string{
+		"redis_url":  "redis://new", // Values wins
+		"table_name": "",            // given empty in Values: not the field
+		"region":     "eu-west-1",   // the deprecated field when Values lacks the key
+		"other_key":  "",
+	} {
+		if got := s.Value(key); got != want {
+			t.Errorf("Value(%q) = %q, want %q", key, got, want)
+		}
+	}
+}
+
+func TestRegisterDriverChecksKeyNames(t *testing.T) {
+	open := func(context.Context, Settings) (Backend, error) { return nil, nil }
+	for _, name := range []string{"", "Redis_URL", "1st", "a-b", "test_url"} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("RegisterDriver with key %q did not panic", name)
+				}
+			}()
+			RegisterDriver("badkeys-"+name, Driver{Open: open, Keys: []ConfigKey{{Name: name}}})
+		}()
+	}
+	RegisterDriver("goodkeys", Driver{Open: open, Keys: []ConfigKey{{Name: "good_key_2", Default: "x"}}})
+	d, ok := Lookup("GoodKeys")
+	if !ok || len(d.Keys) != 1 || d.Keys[0].Name != "good_key_2" {
+		t.Errorf("Lookup(GoodKeys) = %+v, %v", d, ok)
 	}
 }

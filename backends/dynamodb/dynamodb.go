@@ -92,13 +92,14 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/cachette-go/cachette/backends"
+	"github.com/cachette-go/cachette/internal/storekeys"
 )
 
 // Defaults and limits.
 const (
 	// DefaultTimeout bounds each request when Settings.Timeout is 0.
 	DefaultTimeout = 5 * time.Second
-	// DefaultTable is the table used when Settings.TableName is empty.
+	// DefaultTable is the table used when the table_name key is empty.
 	DefaultTable = "cachette"
 	// DefaultPrefix is used when Settings.Prefix is empty.
 	DefaultPrefix = "cachette"
@@ -142,7 +143,38 @@ const (
 var exprNames = map[string]string{"#k": attrKey, "#m": attrExpMS}
 
 func init() {
-	backends.Register("dynamodb", Open)
+	backends.RegisterDriver("dynamodb", storekeys.DynamoDB.Driver(func(ctx context.Context, s backends.Settings) (backends.Backend, error) {
+		return Open(ctx, s)
+	}))
+}
+
+// Option adjusts a store that Open or NewFromClient makes. For Open, an
+// Option overrides what the Settings say.
+type Option func(*storeOptions)
+
+type storeOptions struct {
+	timeout time.Duration
+	log     *slog.Logger
+}
+
+// WithLogger sends the store's reports to l (nil means slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *storeOptions) { o.log = l } }
+
+// WithTimeout bounds each operation of the store (0 means DefaultTimeout).
+func WithTimeout(d time.Duration) Option { return func(o *storeOptions) { o.timeout = d } }
+
+func buildOptions(timeout time.Duration, log *slog.Logger, opts []Option) storeOptions {
+	o := storeOptions{timeout: timeout, log: log}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.timeout <= 0 {
+		o.timeout = DefaultTimeout
+	}
+	if o.log == nil {
+		o.log = slog.Default()
+	}
+	return o
 }
 
 // Store is the DynamoDB backend. It satisfies backends.Backend.
@@ -158,17 +190,17 @@ type Store struct {
 
 var _ backends.Backend = (*Store)(nil)
 
-// Open opens the store on the table s.TableName (default DefaultTable) in
-// s.Region, or at the endpoint s.DynamoDBURL, creating the table when it is
-// missing. It is the opener registered as "dynamodb".
-func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
-	timeout := s.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	endpoint := s.DynamoDBURL
+// Open opens the store on the table of the table_name key (Settings.Value;
+// default DefaultTable) in the region of region, or at the endpoint of
+// dynamodb_url, creating the table when it is missing. s.Timeout and
+// s.Logger apply unless opts override them. It is the opener registered as
+// "dynamodb".
+func Open(ctx context.Context, s backends.Settings, opts ...Option) (*Store, error) {
+	o := buildOptions(s.Timeout, s.Logger, opts)
+	timeout := o.timeout
+	endpoint, region := s.Value("dynamodb_url"), s.Value("region")
 	secrets := urlSecrets(endpoint)
-	if endpoint == "" && s.Region == "" {
+	if endpoint == "" && region == "" {
 		return nil, errors.New("dynamodb: neither a region nor an endpoint URL is given (region, dynamodb_url)")
 	}
 	if endpoint != "" {
@@ -183,20 +215,17 @@ func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
 	hc := awshttp.NewBuildableClient().
 		WithTimeout(timeout).
 		WithTransportOptions(func(tr *http.Transport) { tr.DialContext = conns.DialContext })
-	log := s.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	opts := []func(*config.LoadOptions) error{
+	log := o.log
+	loadOpts := []func(*config.LoadOptions) error{
 		config.WithHTTPClient(hc),
 		config.WithLogger(sdkLogger(log, &secrets)),
 	}
-	if s.Region != "" {
-		opts = append(opts, config.WithRegion(s.Region))
+	if region != "" {
+		loadOpts = append(loadOpts, config.WithRegion(region))
 	}
 	lctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cfg, err := config.LoadDefaultConfig(lctx, opts...)
+	cfg, err := config.LoadDefaultConfig(lctx, loadOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("dynamodb: load AWS configuration: %w", backends.Redact(err, secrets))
 	}
@@ -221,7 +250,7 @@ func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
 	})
-	table := s.TableName
+	table := s.Value("table_name")
 	if table == "" {
 		table = DefaultTable
 	}
@@ -264,14 +293,15 @@ func sdkLogger(log *slog.Logger, secrets *[]string) logging.Logger {
 // The prefix must be non-empty and must not contain ":" (see
 // backends.CheckPrefix); Open checks it too, after replacing an empty one
 // with DefaultPrefix.
-func NewFromClient(ctx context.Context, client *dynamodb.Client, table, prefix string) (*Store, error) {
+func NewFromClient(ctx context.Context, client *dynamodb.Client, table, prefix string, opts ...Option) (*Store, error) {
 	switch {
 	case client == nil:
 		return nil, errors.New("dynamodb: NewFromClient: nil client")
 	case table == "":
 		return nil, errors.New("dynamodb: NewFromClient: empty table name")
 	}
-	st, err := newStore(client, table, prefix, DefaultTimeout, nil)
+	o := buildOptions(0, nil, opts)
+	st, err := newStore(client, table, prefix, o.timeout, o.log)
 	if err != nil {
 		return nil, err
 	}

@@ -38,7 +38,7 @@ func openAt(t testing.TB, endpoint, table, prefix string, timeout time.Duration)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b.(*dynamodb.Store)
+	return b
 }
 
 func openStore(t testing.TB, prefix string) *dynamodb.Store {

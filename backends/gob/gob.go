@@ -96,6 +96,7 @@ import (
 	"time"
 
 	"github.com/cachette-go/cachette/backends"
+	"github.com/cachette-go/cachette/internal/storekeys"
 )
 
 // Defaults and names.
@@ -129,9 +130,9 @@ var ErrNoDir = errors.New("gob: no directory given (set pickle_path)")
 var ErrUnsafeDir = errors.New("gob: unsafe directory")
 
 func init() {
-	backends.Register("gob", func(_ context.Context, s backends.Settings) (backends.Backend, error) {
-		return New(s.PicklePath, Options{Prefix: s.Prefix, Logger: s.Logger})
-	})
+	backends.RegisterDriver("gob", storekeys.Gob.Driver(func(ctx context.Context, s backends.Settings) (backends.Backend, error) {
+		return Open(ctx, s)
+	}))
 }
 
 // Options configures a Store.
@@ -144,6 +145,27 @@ type Options struct {
 	Sync bool
 	// Logger receives reports of malformed files; nil means slog.Default().
 	Logger *slog.Logger
+}
+
+// Option adjusts a store that Open makes, by editing its Options; it
+// overrides what the Settings say.
+type Option func(*Options)
+
+// WithSync sets Options.Sync.
+func WithSync(sync bool) Option { return func(o *Options) { o.Sync = sync } }
+
+// WithLogger sends the store's reports to l (nil means slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *Options) { o.Logger = l } }
+
+// Open opens the store in the directory of the pickle_path key
+// (Settings.Value), under s.Prefix with s.Logger, then opts; see New. It
+// is the opener registered as "gob".
+func Open(_ context.Context, s backends.Settings, opts ...Option) (*Store, error) {
+	o := Options{Prefix: s.Prefix, Logger: s.Logger}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return New(s.Value("pickle_path"), o)
 }
 
 // Store is the file store. It satisfies backends.Backend; every method is

@@ -695,3 +695,19 @@ func BenchmarkBackend(b *testing.B) {
 	dir := b.TempDir()
 	backendtest.Bench(b, func(t testing.TB, prefix string) backends.Backend { return open(t, dir, prefix) })
 }
+
+// Open reads the directory from the pickle_path key; Options override the
+// generic settings.
+func TestOpenFromSettings(t *testing.T) {
+	dir := t.TempDir()
+	s, err := gob.Open(context.Background(), backends.Settings{Prefix: "p", Values: backends.Values{"pickle_path": dir}}, gob.WithSync(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(s.Dir(), dir) {
+		t.Errorf("Dir = %q, want it inside %q", s.Dir(), dir)
+	}
+	if _, err := gob.Open(context.Background(), backends.Settings{Prefix: "p"}); !errors.Is(err, gob.ErrNoDir) {
+		t.Errorf("Open without pickle_path = %v, want ErrNoDir", err)
+	}
+}

@@ -34,9 +34,9 @@ const (
 )
 
 func init() {
-	backends.Register("inmemory", func(_ context.Context, _ backends.Settings) (backends.Backend, error) {
-		return New(Options{}), nil
-	})
+	backends.RegisterDriver("inmemory", backends.Driver{Open: func(ctx context.Context, s backends.Settings) (backends.Backend, error) {
+		return Open(ctx, s)
+	}})
 }
 
 // Options configures a Store. Zero fields take the defaults.
@@ -45,6 +45,26 @@ type Options struct {
 	MaxEntries   int           // 0 means no entry limit
 	Shards       int           // rounded up to a power of two; default DefaultShards
 	ReapInterval time.Duration // how often expired entries are removed; default DefaultReapInterval
+}
+
+// Option adjusts a store that Open makes, by editing its Options.
+type Option func(*Options)
+
+// WithMaxBytes sets Options.MaxBytes.
+func WithMaxBytes(n int64) Option { return func(o *Options) { o.MaxBytes = n } }
+
+// WithMaxEntries sets Options.MaxEntries.
+func WithMaxEntries(n int) Option { return func(o *Options) { o.MaxEntries = n } }
+
+// Open returns a new store with the default Options, then opts; it is the
+// opener registered as "inmemory", and reads no key of the Settings (the
+// store holds one process's entries, and needs no prefix). It never fails.
+func Open(_ context.Context, _ backends.Settings, opts ...Option) (*Store, error) {
+	var o Options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return New(o), nil
 }
 
 // Store is the in-memory backend. It satisfies backends.Backend.

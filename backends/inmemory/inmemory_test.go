@@ -148,3 +148,25 @@ func BenchmarkBackend(b *testing.B) {
 		return s
 	})
 }
+
+func TestOpenWithOptions(t *testing.T) {
+	ctx := context.Background()
+	exp := time.Now().Add(time.Hour)
+	big := make([]byte, 64<<10)
+	def, err := inmemory.Open(ctx, backends.Settings{Prefix: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer def.Close()
+	if err := def.Set(ctx, "k", big, exp); err != nil {
+		t.Fatalf("default store: Set of 64 KiB = %v", err)
+	}
+	small, err := inmemory.Open(ctx, backends.Settings{Prefix: "p"}, inmemory.WithMaxBytes(64<<10), inmemory.WithMaxEntries(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close()
+	if err := small.Set(ctx, "k", big, exp); !errors.Is(err, backends.ErrTooLarge) {
+		t.Errorf("WithMaxBytes(64 KiB) store: Set of 64 KiB = %v, want ErrTooLarge", err)
+	}
+}

@@ -2,12 +2,16 @@ package memcached
 
 import (
 	"bytes"
+	"context"
+	"log/slog"
 	"math"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
+
+	"github.com/cachette-go/cachette/backends"
 )
 
 func TestParseHosts(t *testing.T) {
@@ -184,17 +188,51 @@ func TestOpenErrorHidesSecrets(t *testing.T) {
 		{"[" + secret + "]", `entry 1 of the "memcached_host": not an IPv6 address`},
 		{"ho%st" + secret, `entry 1 of the "memcached_host": the host is not a name`},
 	} {
-		s, err := Open(tt.hosts, Options{})
+		s, err := OpenHosts(tt.hosts, Options{})
 		if err == nil {
 			s.Close()
-			t.Errorf("Open(%q) succeeded", tt.hosts)
+			t.Errorf("OpenHosts(%q) succeeded", tt.hosts)
 			continue
 		}
 		if strings.Contains(err.Error(), secret) {
-			t.Errorf("Open(%q): the secret shows in the error: %v", tt.hosts, err)
+			t.Errorf("OpenHosts(%q): the secret shows in the error: %v", tt.hosts, err)
 		}
 		if !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("Open(%q) = %v; want an error containing %q", tt.hosts, err, tt.want)
+			t.Errorf("OpenHosts(%q) = %v; want an error containing %q", tt.hosts, err, tt.want)
 		}
+	}
+}
+
+// Open reads its servers from the memcached_host key and the generic
+// settings, and Options override them; NewFromClient takes a logger.
+func TestOpenFromSettingsWithOptions(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	set := backends.Settings{Prefix: "p", Timeout: 3 * time.Second, Logger: slog.Default(),
+		Values: backends.Values{"memcached_host": "127.0.0.1:1"}}
+	s, err := Open(context.Background(), set, WithMaxIdleConns(7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.prefix != "p" || s.client.Timeout != 3*time.Second || s.client.MaxIdleConns != 7 || !s.owned {
+		t.Errorf("Open from settings: prefix %q, timeout %v, idle %d, owned %v", s.prefix, s.client.Timeout, s.client.MaxIdleConns, s.owned)
+	}
+	s2, err := Open(context.Background(), set, WithTimeout(time.Second), WithLogger(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if s2.client.Timeout != time.Second || s2.client.MaxIdleConns != DefaultMaxIdleConns || s2.log != log {
+		t.Errorf("Open with options: timeout %v, idle %d, logger replaced %v", s2.client.Timeout, s2.client.MaxIdleConns, s2.log == log)
+	}
+	if _, err := Open(context.Background(), backends.Settings{Prefix: "p"}); err == nil {
+		t.Error("Open without memcached_host succeeded")
+	}
+	s3, err := NewFromClient(memcache.New("127.0.0.1:1"), "p", WithLogger(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s3.log != log || s3.owned {
+		t.Errorf("NewFromClient: logger replaced %v, owned %v", s3.log == log, s3.owned)
 	}
 }

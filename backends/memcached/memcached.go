@@ -93,6 +93,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/cachette-go/cachette/backends"
+	"github.com/cachette-go/cachette/internal/storekeys"
 )
 
 // Defaults.
@@ -130,18 +131,35 @@ var errClosed = errors.New("memcached: store is closed")
 var testHookBeforeCAS func(key string)
 
 func init() {
-	backends.Register("memcached", func(_ context.Context, s backends.Settings) (backends.Backend, error) {
-		return Open(s.MemcachedHost, Options{Prefix: s.Prefix, Timeout: s.Timeout, Logger: s.Logger})
-	})
+	backends.RegisterDriver("memcached", storekeys.Memcached.Driver(func(ctx context.Context, s backends.Settings) (backends.Backend, error) {
+		return Open(ctx, s)
+	}))
 }
 
-// Options configures a store opened with Open. Zero fields take the defaults.
+// Options configures a store opened with Open or OpenHosts. Zero fields
+// take the defaults.
 type Options struct {
 	Prefix       string        // namespace of every key; default DefaultPrefix
 	Timeout      time.Duration // per network call; default DefaultTimeout
 	MaxIdleConns int           // idle connections kept per server; default DefaultMaxIdleConns
 	Logger       *slog.Logger  // default slog.Default()
 }
+
+// Option adjusts a store that Open, OpenHosts or NewFromClient makes, by
+// editing its Options. For Open, an Option overrides what the Settings say;
+// for NewFromClient, only the Logger counts (the client has its own
+// timeout and connections).
+type Option func(*Options)
+
+// WithLogger sends the store's reports to l (nil means slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *Options) { o.Logger = l } }
+
+// WithTimeout bounds each network call (0 means DefaultTimeout).
+func WithTimeout(d time.Duration) Option { return func(o *Options) { o.Timeout = d } }
+
+// WithMaxIdleConns sets how many idle connections are kept per server (0
+// means DefaultMaxIdleConns).
+func WithMaxIdleConns(n int) Option { return func(o *Options) { o.MaxIdleConns = n } }
 
 // Store is the memcached backend. It satisfies backends.Backend and is safe
 // for concurrent use.
@@ -157,12 +175,24 @@ type Store struct {
 
 var _ backends.Backend = (*Store)(nil)
 
-// Open makes a client for hosts, "host[:port][,host[:port]...]" (port 11211
+// Open makes a client for the servers of the memcached_host key
+// (Settings.Value), under s.Prefix with s.Timeout and s.Logger, then opts;
+// see OpenHosts. It is the opener registered as "memcached". It does not
+// connect; the first operation does.
+func Open(_ context.Context, s backends.Settings, opts ...Option) (*Store, error) {
+	o := Options{Prefix: s.Prefix, Timeout: s.Timeout, Logger: s.Logger}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return OpenHosts(s.Value("memcached_host"), o)
+}
+
+// OpenHosts makes a client for hosts, "host[:port][,host[:port]...]" (port 11211
 // by default; [v6addr]:port, a bare IPv6 address and a Unix socket path
 // starting with "/" are accepted too), and returns a store over it. Keys are
-// spread over the servers by hash. Open resolves the names but does not
+// spread over the servers by hash. OpenHosts resolves the names but does not
 // connect; the first operation does.
-func Open(hosts string, opts Options) (*Store, error) {
+func OpenHosts(hosts string, opts Options) (*Store, error) {
 	servers, err := ParseHosts(hosts)
 	if err != nil {
 		return nil, err
@@ -188,11 +218,15 @@ func Open(hosts string, opts Options) (*Store, error) {
 // NewFromClient returns a store over a client the caller owns and
 // configured (servers, Timeout, MaxIdleConns); Close leaves the client open.
 // An empty prefix means DefaultPrefix.
-func NewFromClient(client *memcache.Client, prefix string) (*Store, error) {
+func NewFromClient(client *memcache.Client, prefix string, opts ...Option) (*Store, error) {
 	if client == nil {
 		return nil, errors.New("memcached: NewFromClient: client is nil")
 	}
-	return newStore(client, prefix, nil), nil
+	var o Options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return newStore(client, prefix, o.Logger), nil
 }
 
 func newStore(client *memcache.Client, prefix string, log *slog.Logger) *Store {

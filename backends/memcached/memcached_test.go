@@ -25,7 +25,7 @@ const (
 
 func opener(hosts string) backendtest.Open {
 	return func(t testing.TB, prefix string) backends.Backend {
-		s, err := Open(hosts, Options{Prefix: prefix})
+		s, err := OpenHosts(hosts, Options{Prefix: prefix})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -418,7 +418,7 @@ func startMemcached(t *testing.T) *backendtest.Server {
 func TestServerDown(t *testing.T) {
 	srv := startMemcached(t)
 	const timeout = 300 * time.Millisecond
-	s, err := Open(srv.Addr, Options{Prefix: backendtest.NewPrefix(), Timeout: timeout})
+	s, err := OpenHosts(srv.Addr, Options{Prefix: backendtest.NewPrefix(), Timeout: timeout})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,6 +71,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver"
 
 	"github.com/cachette-go/cachette/backends"
+	"github.com/cachette-go/cachette/internal/storekeys"
 )
 
 // Defaults.
@@ -117,7 +118,38 @@ const (
 const upsertRetries = 3
 
 func init() {
-	backends.Register("mongodb", Open)
+	backends.RegisterDriver("mongodb", storekeys.MongoDB.Driver(func(ctx context.Context, s backends.Settings) (backends.Backend, error) {
+		return Open(ctx, s)
+	}))
+}
+
+// Option adjusts a store that Open or NewFromClient makes. For Open, an
+// Option overrides what the Settings say.
+type Option func(*storeOptions)
+
+type storeOptions struct {
+	timeout time.Duration
+	log     *slog.Logger
+}
+
+// WithLogger sends the store's reports to l (nil means slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *storeOptions) { o.log = l } }
+
+// WithTimeout bounds each operation of the store (0 means DefaultTimeout).
+func WithTimeout(d time.Duration) Option { return func(o *storeOptions) { o.timeout = d } }
+
+func buildOptions(timeout time.Duration, log *slog.Logger, opts []Option) storeOptions {
+	o := storeOptions{timeout: timeout, log: log}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.timeout <= 0 {
+		o.timeout = DefaultTimeout
+	}
+	if o.log == nil {
+		o.log = slog.Default()
+	}
+	return o
 }
 
 // Store is the MongoDB backend. It satisfies backends.Backend.
@@ -144,12 +176,14 @@ type entry struct {
 	Token string        `bson:"token,omitempty"`
 }
 
-// Open connects to s.MongoDBURL and opens the store in database
-// s.DatabaseName, collection s.TableName (defaults DefaultDatabase and
-// DefaultCollection), creating the collection and its TTL index when they
-// are missing. It is the opener registered as "mongodb".
-func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
-	if s.MongoDBURL == "" {
+// Open connects to the mongodb_url key (Settings.Value) and opens the
+// store in the database of database_name, collection table_name (defaults
+// DefaultDatabase and DefaultCollection), creating the collection and its
+// TTL index when they are missing. s.Timeout and s.Logger apply unless opts
+// override them. It is the opener registered as "mongodb".
+func Open(ctx context.Context, s backends.Settings, opts ...Option) (*Store, error) {
+	uri := s.Value("mongodb_url")
+	if uri == "" {
 		return nil, errors.New("mongodb: no URL given (mongodb_url)")
 	}
 	prefix := s.Prefix
@@ -159,33 +193,28 @@ func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
 	if err := backends.CheckPrefix("mongodb", prefix); err != nil {
 		return nil, err
 	}
-	timeout := s.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	secrets := urlSecrets(s.MongoDBURL)
-	log := s.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	opts := options.Client().
-		ApplyURI(s.MongoDBURL).
+	o := buildOptions(s.Timeout, s.Logger, opts)
+	timeout := o.timeout
+	secrets := urlSecrets(uri)
+	log := o.log
+	copts := options.Client().
+		ApplyURI(uri).
 		SetAppName("cachette").
 		SetConnectTimeout(timeout).
 		SetServerSelectionTimeout(timeout)
-	if awsAuth(opts) {
+	if awsAuth(copts) {
 		// The user name is an AWS access key id.
-		secrets = append(secrets, opts.Auth.Username)
+		secrets = append(secrets, copts.Auth.Username)
 	}
 	// The driver's own log lines (off unless the MONGODB_LOG_* variables
 	// turn them on) go to the store's logger instead of stderr.
-	opts.SetLoggerOptions(options.Logger().SetSink(driverSink{log: log, secrets: secrets}))
-	where := serverName(opts)
-	client, err := mongo.Connect(opts)
+	copts.SetLoggerOptions(options.Logger().SetSink(driverSink{log: log, secrets: secrets}))
+	where := serverName(copts)
+	client, err := mongo.Connect(copts)
 	if err != nil {
 		return nil, fmt.Errorf("mongodb: connect to %s: %w", where, backends.Redact(err, secrets))
 	}
-	db, coll := s.DatabaseName, s.TableName
+	db, coll := s.Value("database_name"), s.Value("table_name")
 	if db == "" {
 		db = DefaultDatabase
 	}
@@ -212,7 +241,7 @@ func Open(ctx context.Context, s backends.Settings) (backends.Backend, error) {
 // The prefix must be non-empty and must not contain ":" (see
 // backends.CheckPrefix); Open checks it too, after replacing an empty one
 // with DefaultPrefix.
-func NewFromClient(ctx context.Context, client *mongo.Client, database, collection, prefix string) (*Store, error) {
+func NewFromClient(ctx context.Context, client *mongo.Client, database, collection, prefix string, opts ...Option) (*Store, error) {
 	switch {
 	case client == nil:
 		return nil, errors.New("mongodb: NewFromClient: nil client")
@@ -224,7 +253,8 @@ func NewFromClient(ctx context.Context, client *mongo.Client, database, collecti
 	if err := backends.CheckPrefix("mongodb: NewFromClient", prefix); err != nil {
 		return nil, err
 	}
-	st := newStore(client, database, collection, prefix, DefaultTimeout, nil)
+	o := buildOptions(0, nil, opts)
+	st := newStore(client, database, collection, prefix, o.timeout, o.log)
 	if err := st.setup(ctx); err != nil {
 		return nil, fmt.Errorf("mongodb: open: %w", err)
 	}

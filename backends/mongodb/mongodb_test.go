@@ -71,7 +71,7 @@ func openStore(t testing.TB, prefix string) *mongodb.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := b.(*mongodb.Store)
+	s := b
 	t.Cleanup(func() {
 		// Leave the shared server as we found it.
 		if err := s.Flush(context.Background()); err != nil {
@@ -558,7 +558,7 @@ func TestForeignDocumentIsAMiss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := b.(*mongodb.Store)
+	s := b
 	t.Cleanup(func() {
 		_ = s.Flush(context.Background())
 		_ = s.Close()

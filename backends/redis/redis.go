@@ -102,6 +102,7 @@ import (
 
 	"github.com/cachette-go/cachette/backends"
 	"github.com/cachette-go/cachette/backends/internal/rediswire"
+	"github.com/cachette-go/cachette/internal/storekeys"
 )
 
 // Name is the name the store registers under.
@@ -122,9 +123,9 @@ const (
 var _ backends.Backend = (*Store)(nil)
 
 func init() {
-	backends.Register(Name, func(ctx context.Context, s backends.Settings) (backends.Backend, error) {
+	backends.RegisterDriver(Name, storekeys.Redis.Driver(func(ctx context.Context, s backends.Settings) (backends.Backend, error) {
 		return Open(ctx, s)
-	})
+	}))
 }
 
 // Store is the Redis backend. It satisfies backends.Backend and is safe for
@@ -187,7 +188,7 @@ func newStore(client goredis.UniversalClient, prefix string, owned bool, opts []
 	return s
 }
 
-// Open connects to the server(s) named by s.RedisURL (see the package
+// Open connects to the server(s) named by the redis_url key (s.Value; see the package
 // documentation for the forms it takes) and checks the connection with a
 // PING. The store owns the client: Close closes it.
 func Open(ctx context.Context, s backends.Settings, opts ...Option) (*Store, error) {
@@ -198,7 +199,7 @@ func Open(ctx context.Context, s backends.Settings, opts ...Option) (*Store, err
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	cfg, err := ParseURL(s.RedisURL)
+	cfg, err := ParseURL(s.Value("redis_url"))
 	if err != nil {
 		return nil, err
 	}

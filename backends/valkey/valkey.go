@@ -93,6 +93,7 @@ import (
 
 	"github.com/cachette-go/cachette/backends"
 	"github.com/cachette-go/cachette/backends/internal/rediswire"
+	"github.com/cachette-go/cachette/internal/storekeys"
 )
 
 // Name is the name the store registers under.
@@ -113,9 +114,9 @@ const (
 var _ backends.Backend = (*Store)(nil)
 
 func init() {
-	backends.Register(Name, func(ctx context.Context, s backends.Settings) (backends.Backend, error) {
+	backends.RegisterDriver(Name, storekeys.Valkey.Driver(func(ctx context.Context, s backends.Settings) (backends.Backend, error) {
 		return Open(ctx, s)
-	})
+	}))
 }
 
 // Store is the Valkey backend. It satisfies backends.Backend and is safe
@@ -188,7 +189,7 @@ func newStore(client valkeygo.Client, prefix string, owned bool, opts []Option) 
 	return s
 }
 
-// Open connects to the server(s) named by s.ValkeyURL (see the package
+// Open connects to the server(s) named by the valkey_url key (s.Value; see the package
 // documentation). The store owns the client: Close closes it.
 func Open(ctx context.Context, s backends.Settings, opts ...Option) (*Store, error) {
 	if err := rediswire.CheckPrefix(Name, s.Prefix); err != nil {
@@ -198,7 +199,7 @@ func Open(ctx context.Context, s backends.Settings, opts ...Option) (*Store, err
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	opt, err := ParseURL(s.ValkeyURL)
+	opt, err := ParseURL(s.Value("valkey_url"))
 	if err != nil {
 		return nil, err
 	}
