@@ -129,6 +129,10 @@ type Config struct {
 	// Logger receives reports of corrupt entries and store errors; nil means slog.Default().
 	// Not read by LoadConfig or ConfigFromEnv.
 	Logger *slog.Logger
+	// Observer, if set, is told of lookups, loads and store calls, for
+	// metrics and traces (see Observer and the otelcache module); nil
+	// costs nothing. Not read by LoadConfig or ConfigFromEnv.
+	Observer Observer
 
 	// set records which keys LoadConfig saw, so that a key given with an
 	// empty value counts as given.
