@@ -303,9 +303,7 @@ func (c *Cache) fetch(ctx context.Context, key string, dst any, wantTTL bool) (t
 // remaining time to live. The slice may be shared with the store (the
 // in-memory store hands out its own copy): read it, do not modify it.
 func (c *Cache) FetchBytes(ctx context.Context, key string) ([]byte, time.Duration, error) {
-	b, left, err := c.fetchPayload(ctx, key, codecRaw, true)
-	c.observeLookup(ctx, key, err)
-	return b, left, err
+	return c.fetchPayload(ctx, key, codecRaw, true)
 }
 
 // fetchPayload reads and checks the entry under key. Stores never return

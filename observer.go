@@ -26,11 +26,14 @@ type Observer interface {
 	// not returns store.
 	WrapStore(backend string, store backends.Backend) backends.Backend
 
-	// Lookup reports the outcome of a read by key: once per Fetch,
-	// FetchWithTTL and FetchBytes, and once per GetOrLoad (its first read;
-	// a GetOrLoad that misses is then told by LoadStart and LoadDone). A
-	// call that fails before reading (ErrClosed, a dst or type the codec
-	// cannot hold) is not reported.
+	// Lookup reports the outcome of a read by key: once per Fetch and
+	// FetchWithTTL, and once per GetOrLoad (its first read; a GetOrLoad
+	// that misses is then told by LoadStart and LoadDone). FetchBytes is
+	// not reported: it is httpcache's raw read, several per request (a
+	// vary marker, tag generations, a second look under the fill lock),
+	// whose outcome per request goes to httpcache.Options.OnServe. A call
+	// that fails before reading (ErrClosed, a dst or type the codec cannot
+	// hold) is not reported.
 	Lookup(ctx context.Context, key string, result LookupResult)
 
 	// LoadStart is called before a GetOrLoad load runs; the load runs on
