@@ -120,7 +120,7 @@ func TestObserverSequence(t *testing.T) {
 	_, _ = c.FetchWithTTL(ctx, "a", &n)
 	_ = c.PutBytes(ctx, "raw", []byte("x"))
 	_, _, _ = c.FetchBytes(ctx, "raw") // httpcache's raw read: not reported
-	_ = c.Fetch(ctx, "a", nil) // not a pointer: no read, not reported
+	_ = c.Fetch(ctx, "a", nil)         // not a pointer: no read, not reported
 	boom := errors.New("boom")
 	_, _ = GetOrLoad(ctx, c, "l1", func(context.Context) (int, error) { return 0, boom })
 	_, _ = GetOrLoad(ctx, c, "l1", func(context.Context) (int, error) { return 7, nil })
