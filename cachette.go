@@ -11,7 +11,9 @@
 // value the cache itself stores. Expiry is exact to the millisecond on
 // every backend. Concurrent GetOrLoad calls for one key run the loader
 // once; a caller that leaves or a loader that panics never breaks the
-// others.
+// others. Config.Observer, if set, is told of lookups, loads and store
+// calls, for metrics and traces; the otelcache module (a Go module of its
+// own) implements it with OpenTelemetry.
 //
 // Backends other than inmemory and gob are linked by importing their package,
 // like database/sql drivers:
