@@ -11,7 +11,9 @@
 // value the cache itself stores. Expiry is exact to the millisecond on
 // every backend. Concurrent GetOrLoad calls for one key run the loader
 // once; a caller that leaves or a loader that panics never breaks the
-// others.
+// others. Config.Observer, if set, is told of lookups, loads and store
+// calls, for metrics and traces; the otelcache module (a Go module of its
+// own) implements it with OpenTelemetry.
 //
 // Backends other than inmemory and gob are linked by importing their package,
 // like database/sql drivers:
@@ -89,9 +91,13 @@ func New(ctx context.Context, cfg Config) (*Cache, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := backends.Open(ctx, canonicalBackend(cfg.Backend), cfg.settings())
+	name := canonicalBackend(cfg.Backend)
+	store, err := backends.Open(ctx, name, cfg.settings())
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Observer != nil {
+		store = cfg.Observer.WrapStore(name, store)
 	}
 	return newCache(store, codec, cfg), nil
 }
@@ -117,6 +123,9 @@ func NewWithBackend(store backends.Backend, cfg Config) (*Cache, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Observer != nil {
+		store = cfg.Observer.WrapStore(canonicalBackend(name), store)
+	}
 	return newCache(store, codec, cfg), nil
 }
 
@@ -135,8 +144,21 @@ func newCache(store backends.Backend, codec codecs.Codec, cfg Config) *Cache {
 	return c
 }
 
-// storeName names a store by its package: *redis.Store gives "redis".
+// storeName names a store by its package: *redis.Store gives "redis". A
+// decorator (an Observer's, say) with an Unwrap() backends.Backend method
+// is named after the store it wraps.
 func storeName(store backends.Backend) string {
+	for {
+		u, ok := store.(interface{ Unwrap() backends.Backend })
+		if !ok {
+			break
+		}
+		inner := u.Unwrap()
+		if inner == nil {
+			break
+		}
+		store = inner
+	}
 	t := reflect.TypeOf(store)
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -258,12 +280,15 @@ func (c *Cache) putPayload(ctx context.Context, key string, codecID byte, payloa
 // decoded is removed, logged and reported as ErrNotFound.
 func (c *Cache) Fetch(ctx context.Context, key string, dst any) error {
 	_, err := c.fetch(ctx, key, dst, false)
+	c.observeLookup(ctx, key, err)
 	return err
 }
 
 // FetchWithTTL is Fetch that also returns the entry's remaining time to live.
 func (c *Cache) FetchWithTTL(ctx context.Context, key string, dst any) (time.Duration, error) {
-	return c.fetch(ctx, key, dst, true)
+	left, err := c.fetch(ctx, key, dst, true)
+	c.observeLookup(ctx, key, err)
+	return left, err
 }
 
 func (c *Cache) fetch(ctx context.Context, key string, dst any, wantTTL bool) (time.Duration, error) {
@@ -425,7 +450,8 @@ func GetOrLoad[T any](ctx context.Context, c *Cache, key string, load func(conte
 		return zero, fmt.Errorf("cachette getorload %q: %w", key, err)
 	}
 	var v T
-	err := c.Fetch(ctx, key, &v)
+	_, err := c.fetch(ctx, key, &v, false)
+	c.observeLookup(ctx, key, err)
 	if err == nil {
 		return v, nil
 	}
@@ -438,10 +464,16 @@ func GetOrLoad[T any](ctx context.Context, c *Cache, key string, load func(conte
 	res, err, _ := c.flights.do(ctx, flightKey{typ, key}, func(ctx context.Context) (any, error) {
 		// Another flight may have stored it while this one queued.
 		var cached T
-		if err := c.Fetch(ctx, key, &cached); err == nil {
+		if _, err := c.fetch(ctx, key, &cached, false); err == nil {
 			return cached, nil
 		}
-		loaded, err := load(ctx)
+		var loaded T
+		var err error
+		if o := c.cfg.Observer; o != nil {
+			loaded, err = runLoad(ctx, o, key, load)
+		} else {
+			loaded, err = load(ctx)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -139,6 +139,10 @@ type Config struct {
 	// Logger receives reports of corrupt entries and store errors; nil means slog.Default().
 	// Not read by LoadConfig or ConfigFromEnv.
 	Logger *slog.Logger
+	// Observer, if set, is told of lookups, loads and store calls, for
+	// metrics and traces (see Observer and the otelcache module); nil
+	// costs nothing. Not read by LoadConfig or ConfigFromEnv.
+	Observer Observer
 
 	// BackendValues holds the keys of stores registered by other packages
 	// (backends.RegisterDriver) that have no field above, by snake_case

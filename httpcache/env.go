@@ -67,7 +67,7 @@ var envVars = []struct{ name, field string }{
 // zero, which Middleware reads as the default; a variable that is set but
 // empty is an error, except for the string fields (an empty
 // API_CACHE_BYPASS_VALUE disables the header bypass, as the zero value
-// does). Filter and Logger have no variable. TTL is not required here (a
+// does). Filter, Logger and OnServe have no variable. TTL is not required here (a
 // program may set it afterwards, per route), but Middleware still needs it.
 //
 // Any other variable whose name starts with prefix is an error naming it,

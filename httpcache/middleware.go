@@ -34,7 +34,7 @@ func Middleware(c *cachette.Cache, opts Options) func(http.Handler) http.Handler
 		if next == nil {
 			panic("httpcache: Middleware wraps a nil http.Handler")
 		}
-		return &handler{cache: c, cfg: cfg, log: cfg.Logger, next: next}
+		return cfg.observed(&handler{cache: c, cfg: cfg, log: cfg.Logger, next: next})
 	}
 }
 

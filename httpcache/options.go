@@ -134,6 +134,12 @@ type Options struct {
 	// off and leaves the header alone (for a CDN in front that reads it).
 	// A response with more than 64 tags is not stored. See PurgeTags.
 	TagsHeader string
+	// OnServe, if set, is called once the middleware has answered a
+	// request, with the request and the X-Cache-Status it was answered
+	// with (StatusHit, StatusMiss, ...), for metrics: see the otelcache
+	// module. It runs on the request's goroutine after the handler
+	// returned; it must be quick and safe for concurrent use.
+	OnServe func(r *http.Request, status string)
 }
 
 // config is Options checked and with the defaults filled in.
@@ -247,4 +253,19 @@ func newConfig(o Options) *config {
 
 func (c *config) storableStatus(code int) bool {
 	return code >= 0 && code < len(c.statuses) && c.statuses[code]
+}
+
+// observed wraps the middleware's handler h with Options.OnServe, if set.
+// The status is read from the response headers once h returned: every
+// path sets StatusHeader before it writes the status line, so what is
+// read is what the client was sent.
+func (c *config) observed(h http.Handler) http.Handler {
+	onServe := c.OnServe
+	if onServe == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		onServe(r, w.Header().Get(StatusHeader))
+	})
 }
