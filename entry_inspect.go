@@ -37,7 +37,7 @@ func InspectEntry(raw []byte, maxValueSize int) (EntryInfo, error) {
 		maxValueSize = DefaultMaxValueSize
 	}
 	info := EntryInfo{StoredSize: len(raw)}
-	if len(raw) >= 4 {
+	if len(raw) >= 4 && raw[0] == entryMagic {
 		info.Version = int(raw[1])
 		info.CodecID = raw[2]
 		info.Compressed = raw[3]&flagCompressed != 0
