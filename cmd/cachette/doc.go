@@ -1,7 +1,10 @@
 // Command cachette reads and changes the entries of a cachette cache, for
 // the person on call.
 //
-//	go install github.com/cachette-go/cachette/cmd/cachette@latest
+//	cd cmd/cachette && go install .
+//
+// from a clone of the repository (its go.mod replaces the library by the
+// checkout beside it, which `go install module@version` does not allow).
 //
 // Usage:
 //
