@@ -21,6 +21,8 @@ echo "== examples/routers (its own module): go vet, staticcheck, go test -race"
 (cd examples/routers && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./... && go test -race -count=1 ./...)
 echo "== otelcache (its own module): go vet, staticcheck, go test -race"
 (cd otelcache && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./... && go test -race -count=1 ./...)
+echo "== cmd/cachette (its own module): go vet, staticcheck, go test -race"
+(cd cmd/cachette && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./... && go test -race -count=1 ./...)
 echo "== fuzz (${FUZZTIME:-20000x} per target)"
 bash scripts/fuzz.sh "${FUZZTIME:-20000x}"
 echo "== all checks passed"

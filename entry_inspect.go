@@ -1,0 +1,64 @@
+package cachette
+
+import (
+	"time"
+
+	"github.com/cachette-go/cachette/codecs"
+)
+
+// EntryInfo describes a stored entry: what its header says, and its
+// payload. InspectEntry fills it.
+type EntryInfo struct {
+	Version     int       // format version of the header (1 today)
+	CodecID     byte      // codec ID of the header; 0 for bytes stored by PutBytes
+	Codec       string    // name of the codec with that ID: "raw" for PutBytes, "" when no linked codec has the ID
+	Compressed  bool      // the payload is stored zstd-compressed
+	ExpiresAt   time.Time // expiry, to the millisecond
+	StoredSize  int       // bytes as the store holds them, header included
+	PayloadSize int       // bytes of the payload, decompressed
+	Payload     []byte    // the payload, decompressed, not decoded by the codec
+}
+
+// CodecRaw is EntryInfo.Codec of bytes stored by PutBytes, without a codec.
+const CodecRaw = "raw"
+
+// InspectEntry reads an entry as a store returns it (Backend().Get), for
+// tools that show entries to people without decoding them (cmd/cachette).
+// It checks the header like Fetch does and decompresses the payload, with
+// the same bound: a payload longer than maxValueSize (DefaultMaxValueSize
+// when maxValueSize <= 0), compressed or not, is refused before it is
+// decompressed. Malformed bytes give an error, with the fields read so far
+// filled in; they never panic.
+//
+// The entry format has no tags and no signature today; a later format
+// version that adds them will add them here.
+func InspectEntry(raw []byte, maxValueSize int) (EntryInfo, error) {
+	if maxValueSize <= 0 {
+		maxValueSize = DefaultMaxValueSize
+	}
+	info := EntryInfo{StoredSize: len(raw)}
+	if len(raw) >= 4 && raw[0] == entryMagic {
+		info.Version = int(raw[1])
+		info.CodecID = raw[2]
+		info.Compressed = raw[3]&flagCompressed != 0
+		info.Codec = codecName(raw[2])
+	}
+	h, payload, err := decodeEntry(raw, maxValueSize)
+	info.ExpiresAt = h.expiresAt // zero when the header did not parse
+	if err != nil {
+		return info, err
+	}
+	info.PayloadSize = len(payload)
+	info.Payload = payload
+	return info, nil
+}
+
+func codecName(id byte) string {
+	if id == codecRaw {
+		return CodecRaw
+	}
+	if c, ok := codecs.ByID(id); ok {
+		return c.Name()
+	}
+	return ""
+}
