@@ -304,7 +304,7 @@ func TestNamespaceSpecialCharacters(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	s := b.(*mongodb.Store)
+	s := b
 	ctx := backendtest.Ctx(t)
 	exp := time.Now().Add(time.Minute)
 	for _, ns := range []string{"a.b", "a\x00b", "(x|y)*"} {
