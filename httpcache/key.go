@@ -9,21 +9,6 @@ import (
 	"strings"
 )
 
-// shortHash is a 128-bit digest of s, URL-safe base64 (22 characters).
-// It is a cryptographic hash so that nobody can craft a query that lands
-// on another query's entry.
-func shortHash(parts ...string) string {
-	h := sha256.New()
-	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
-	}
-	var sum [sha256.Size]byte
-	return base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0])[:16])
-}
-
-func sum256(s string) [32]byte { return sha256.Sum256([]byte(s)) }
-
 // baseKey returns the key of r before Vary: "prefix:GET:host:path", then
 // "?" and a short hash of the canonical query when there is one. HEAD uses
 // GET's key. ok is false when the query does not parse; such a request is
@@ -115,6 +100,21 @@ func varyNames(h http.Header) (names []string, star bool) {
 	slices.Sort(names)
 	return slices.Compact(names), false
 }
+
+// shortHash is a 128-bit digest of s, URL-safe base64 (22 characters).
+// It is a cryptographic hash so that nobody can craft a query that lands
+// on another query's entry.
+func shortHash(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	var sum [sha256.Size]byte
+	return base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0])[:16])
+}
+
+func sum256(s string) [32]byte { return sha256.Sum256([]byte(s)) }
 
 // lockName is the name of the store lock that guards filling key.
 func lockName(key string) string { return "lock:" + key }
