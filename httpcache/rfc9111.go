@@ -465,7 +465,9 @@ func (c *config) plan(h http.Header, now time.Time) entryPlan {
 }
 
 // noCache reports a request the cache must not answer nor store: a method
-// other than GET and HEAD, or a client asking for no-cache or no-store.
+// other than GET and HEAD (RFC 9111 §2: this cache keys GET and HEAD
+// only), or a client asking for no-cache or no-store (§5.2.1.4,
+// §5.2.1.5), in Cache-Control or in Pragma (§5.4).
 func noCache(r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return true
