@@ -31,7 +31,7 @@ func (h *handler) fill(w http.ResponseWriter, r *http.Request, base, key string,
 		select {
 		case <-f.done:
 			if f.resp != nil && sameVariant(f, base, r) {
-				serveHit(w, r, &hit{resp: f.resp, resident: max(time.Since(f.stored), 0)}, true, StatusHit, "; hit; collapsed")
+				serveHit(w, r, &hit{resp: f.resp, resident: max(time.Since(f.stored), 0)}, StatusHit, "; hit; collapsed")
 				return
 			}
 			if f.abandoned {
@@ -87,7 +87,7 @@ func (h *handler) lead(w http.ResponseWriter, r *http.Request, base, key string,
 	if !locked {
 		found, k, t, ok := h.await(ctx, base, key, r)
 		if found != nil {
-			serveHit(w, r, found, true, StatusHit, "")
+			serveHit(w, r, found, StatusHit, "")
 			return found.resp, k, time.Now().Add(-found.resident)
 		}
 		tok, locked = t, ok
@@ -98,7 +98,7 @@ func (h *handler) lead(w http.ResponseWriter, r *http.Request, base, key string,
 		// Someone may have stored it between our lookup and the lock.
 		if found, k, err := h.lookup(ctx, base, r); err == nil && found != nil {
 			if found.fresh() {
-				serveHit(w, r, found, true, StatusHit, "")
+				serveHit(w, r, found, StatusHit, "")
 				return found.resp, k, time.Now().Add(-found.resident)
 			}
 			stale = found
@@ -198,22 +198,22 @@ func (h *handler) compute(w http.ResponseWriter, r *http.Request, base string, s
 		if recovered {
 			cw.resetHeader() // what the handler set before it panicked
 		}
-		serveHit(w, r, stale, false, StatusStale, "; fwd=stale; fwd-status="+strconv.Itoa(max(cw.intercepted, 500))+ttlParam(stale.freshLeft()))
+		serveHit(w, r, stale, StatusStale, "; fwd=stale; fwd-status="+strconv.Itoa(max(cw.intercepted, 500))+ttlParam(stale.freshLeft()))
 		return nil, "", time.Time{}
 	case cw.intercepted == http.StatusNotModified:
 		resp, ok := h.freshen(stale.resp, cw.interHeader, time.Now())
 		cs := "; fwd=stale; fwd-status=304"
 		if !ok || !store {
-			serveHit(w, r, &hit{resp: resp}, false, StatusMiss, cs)
+			serveHit(w, r, &hit{resp: resp}, StatusMiss, cs)
 			return nil, "", time.Time{}
 		}
 		key, err := h.store(ctx, base, r, resp)
 		if err != nil {
 			h.storeError(ctx, "writing", key, err)
-			serveHit(w, r, &hit{resp: resp}, false, StatusMiss, cs)
+			serveHit(w, r, &hit{resp: resp}, StatusMiss, cs)
 			return nil, "", time.Time{}
 		}
-		serveHit(w, r, &hit{resp: resp}, true, StatusMiss, cs+"; stored")
+		serveHit(w, r, &hit{resp: resp}, StatusMiss, cs+"; stored")
 		return resp, key, time.Now()
 	}
 	resp := cw.result()

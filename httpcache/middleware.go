@@ -1,12 +1,14 @@
 package httpcache
 
 import (
+	"hash/maphash"
 	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
 
 	"github.com/cachette-go/cachette"
+	"github.com/cachette-go/cachette/backends/inmemory"
 )
 
 // Middleware returns a middleware that caches the responses of the handler
@@ -23,7 +25,10 @@ func Middleware(c *cachette.Cache, opts Options) func(http.Handler) http.Handler
 		if next == nil {
 			panic("httpcache: Middleware wraps a nil http.Handler")
 		}
-		return &handler{cache: c, cfg: cfg, log: cfg.Logger, next: next}
+		h := &handler{cache: c, cfg: cfg, log: cfg.Logger, next: next, maxValue: c.Config().MaxValueSize}
+		h.hot.seed, h.keys.seed = maphash.MakeSeed(), maphash.MakeSeed()
+		_, h.local = c.Backend().(*inmemory.Store)
+		return h
 	}
 }
 
@@ -43,6 +48,14 @@ type handler struct {
 	log   *slog.Logger
 	next  http.Handler
 
+	// maxValue is the cache's max_value_size: the largest body decoded.
+	maxValue int
+	// local is true for the in-memory store, whose calls never block: they
+	// go without the StoreTimeout context, which costs more than the call.
+	local bool
+	hot   hotEntries // the decoded responses read last
+	keys  keyTable   // the base keys made last
+
 	flights    flightGroup
 	refreshing sync.Map     // key -> struct{}: a refresh of key runs in this process
 	pausedTo   atomic.Int64 // Unix nanoseconds until which the store is skipped after an error
@@ -59,7 +72,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.pass(w, r, status)
 		return
 	}
-	base, ok := h.cfg.baseKey(r)
+	base, ok := h.baseKey(r)
 	if !ok {
 		h.log.DebugContext(r.Context(), "httpcache: query does not parse, not caching", "path", r.URL.Path)
 		h.pass(w, r, StatusMiss)
@@ -74,13 +87,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if found != nil {
 		switch {
 		case found.fresh():
-			serveHit(w, r, found, false, StatusHit, "")
+			serveHit(w, r, found, StatusHit, "")
 			if h.refreshDue(found) {
 				h.refreshAfter(w, r, base, key, found)
 			}
 			return
 		case found.inSWR():
-			serveHit(w, r, found, false, StatusStale, "")
+			serveHit(w, r, found, StatusStale, "")
 			h.refreshAfter(w, r, base, key, found)
 			return
 		}

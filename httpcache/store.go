@@ -5,10 +5,12 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cachette-go/cachette"
 	"github.com/cachette-go/cachette/backends"
+	"github.com/cachette-go/cachette/codecs"
 )
 
 // store writes resp for r under base, with a vary marker under base and
@@ -30,16 +32,44 @@ func (h *handler) store(ctx context.Context, base string, r *http.Request, resp 
 	if err := h.stamp(ctx, base, names, resp); err != nil {
 		return base, err
 	}
-	return key, h.put(ctx, key, encodeResponse(resp), resp.ttl)
+	return key, h.put(ctx, key, h.encode(resp), resp.ttl)
+}
+
+// encode returns the stored form of resp, its body compressed the way
+// the cache's Config.Compression would compress the value: with "smart"
+// (the default), a body of CompressionMinSize bytes or more, kept
+// compressed when that saves space; with "all", every body; with
+// "disabled", none. A body the handler encoded already (Content-Encoding)
+// is not compressed again. The value is stored with
+// cachette.Uncompressed, so that the store leaves it as it is: a HIT on a
+// hot entry (see hotEntries) then decompresses nothing, where a value
+// compressed by the store is decompressed on every read. The price is
+// that the header block, a few hundred bytes, is never compressed.
+func (h *handler) encode(resp *storedResponse) []byte {
+	cfg := h.cache.Config()
+	if len(resp.body) == 0 || !codecs.ShouldCompress(cfg.Compression, cfg.CompressionMinSize, len(resp.body)) {
+		return encodeResponse(resp)
+	}
+	if _, encoded := resp.header["Content-Encoding"]; encoded {
+		return encodeResponse(resp)
+	}
+	z := codecs.Compress(nil, resp.body)
+	if len(z) >= len(resp.body) && !strings.EqualFold(cfg.Compression, codecs.CompressAll) {
+		return encodeResponse(resp)
+	}
+	return encodeResponseBody(resp, z)
 }
 
 // The store calls, each bounded by StoreTimeout. Writes, unlocks and
 // clears do not depend on the client staying connected.
 
 func (h *handler) put(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if h.local {
+		return h.cache.PutBytes(context.WithoutCancel(ctx), key, value, cachette.WithTTL(ttl), cachette.Uncompressed())
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.StoreTimeout)
 	defer cancel()
-	return h.cache.PutBytes(ctx, key, value, cachette.WithTTL(ttl))
+	return h.cache.PutBytes(ctx, key, value, cachette.WithTTL(ttl), cachette.Uncompressed())
 }
 
 func (h *handler) lock(ctx context.Context, key string) (string, bool, error) {
