@@ -22,13 +22,13 @@ func (h *handler) skip(r *http.Request) (status string, skip bool) {
 	if noCache(r) {
 		return StatusNoCache, true
 	}
-	if !h.cfg.AllowAuthorized && r.Header.Get("Authorization") != "" ||
-		!h.cfg.AllowCookies && r.Header.Get("Cookie") != "" ||
-		r.Header.Get("Upgrade") != "" {
+	if !h.cfg.AllowAuthorized && headerGet(r.Header, "Authorization") != "" ||
+		!h.cfg.AllowCookies && headerGet(r.Header, "Cookie") != "" ||
+		headerGet(r.Header, "Upgrade") != "" {
 		// The response may be the user's own, or a protocol switch.
 		return StatusMiss, true
 	}
-	if time.Now().UnixNano() < h.pausedTo.Load() {
+	if p := h.pausedTo.Load(); p != 0 && time.Now().UnixNano() < p {
 		return StatusMiss, true
 	}
 	return "", false

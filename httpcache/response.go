@@ -108,6 +108,15 @@ func canonicalHeader(h http.Header) http.Header {
 	return out
 }
 
+// headerGet is h.Get(name) for a name in canonical form, without the
+// canonicalisation Get does on every call (the request path's lookups).
+func headerGet(h http.Header, name string) string {
+	if vs := h[name]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
+}
+
 // hasHeader reports whether h has name, in any case.
 func hasHeader(h http.Header, name string) bool {
 	if _, ok := h[name]; ok {

@@ -472,8 +472,8 @@ func noCache(r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return true
 	}
-	return hasDirective(r.Header.Values("Cache-Control"), "no-cache", "no-store") ||
-		hasDirective(r.Header.Values("Pragma"), "no-cache")
+	return hasDirective(r.Header["Cache-Control"], "no-cache", "no-store") ||
+		hasDirective(r.Header["Pragma"], "no-cache")
 }
 
 // hasDirective reports whether a Cache-Control (or Pragma) value list holds
@@ -515,10 +515,10 @@ var notModifiedHeaders = []string{"Cache-Control", "Content-Location", "Date", "
 // If-Modified-Since, compared with the stored Last-Modified, or without
 // one the stored Date (RFC 9111 §4.3.2). An invalid date is ignored.
 func notModified(r *http.Request, stored http.Header) bool {
-	if inm := r.Header.Values("If-None-Match"); len(inm) > 0 {
-		return etagMatch(inm, stored.Get("Etag"))
+	if inm := r.Header["If-None-Match"]; len(inm) > 0 {
+		return etagMatch(inm, headerGet(stored, "Etag"))
 	}
-	ims := r.Header.Get("If-Modified-Since")
+	ims := headerGet(r.Header, "If-Modified-Since")
 	if ims == "" {
 		return false
 	}

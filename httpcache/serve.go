@@ -38,6 +38,10 @@ func serveHit(w http.ResponseWriter, r *http.Request, found *hit, status, cs str
 
 	// Every value set here, in one slice: each header gets a full slice
 	// of it (len == cap), so an append by an outer writer copies.
+	// A Cache-Control set for this request outside the cache, in any case;
+	// before the stored headers are copied, so that few names are looked at.
+	_, storedCC := resp.header["Cache-Control"]
+	hasCC := storedCC || hasHeader(hdr, "Cache-Control")
 	n := 5
 	for _, vs := range resp.header {
 		n += len(vs)
@@ -59,7 +63,7 @@ func serveHit(w http.ResponseWriter, r *http.Request, found *hit, status, cs str
 			set(k, vs...)
 		}
 	}
-	if !hasHeader(hdr, "Cache-Control") {
+	if !hasCC {
 		ma := resp.maxAge
 		if ma == "" {
 			ma = maxAge(resp.fresh + resp.age)
