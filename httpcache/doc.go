@@ -291,4 +291,14 @@
 // value that does not decode is logged, removed and treated as a miss; a
 // value of an earlier format version is a quiet miss, replaced by the next
 // response stored.
+//
+// The middleware compresses a body itself, by the cache's rule
+// (Config.Compression and CompressionMinSize; a body with a
+// Content-Encoding is never compressed again), and stores the value with
+// cachette.Uncompressed. It keeps the decoded form of the last entry read
+// in each of 256 slots (bodies up to 32 KiB), reused while the store hands
+// out the same bytes: a HIT on a hot entry reads the store, as every
+// request does, but neither decodes nor decompresses. The store holds the
+// body compressed as before; the header block is not compressed, and a hot
+// compressed entry is held a second time, decoded, in the middleware.
 package httpcache
