@@ -67,7 +67,17 @@ type Cache struct {
 type Option func(*callOptions)
 
 type callOptions struct {
-	ttl time.Duration
+	ttl          time.Duration
+	uncompressed bool
+}
+
+// Uncompressed stores the value of one Put or PutBytes as it is, whatever
+// Config.Compression says: for a value that is compressed already, or one
+// its reader wants to find without a decompression (httpcache compresses
+// the bodies it stores itself, so that a HIT on a hot entry decompresses
+// nothing).
+func Uncompressed() Option {
+	return func(o *callOptions) { o.uncompressed = true }
 }
 
 // WithTTL sets the time to live of one Put (or of the value GetOrLoad
@@ -224,12 +234,12 @@ func (c *Cache) wrap(op string, err error) error {
 	return fmt.Errorf("cachette %s (%s): %w", op, c.cfg.Backend, err)
 }
 
-func (c *Cache) ttlOf(opts []Option) time.Duration {
+func (c *Cache) callOptions(opts []Option) callOptions {
 	o := callOptions{ttl: c.cfg.TTL}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return o.ttl
+	return o
 }
 
 // Put stores value under key with the cache's codec, for Config.TTL or
@@ -239,17 +249,17 @@ func (c *Cache) Put(ctx context.Context, key string, value any, opts ...Option) 
 	if err != nil {
 		return fmt.Errorf("cachette put %q: %w", key, err)
 	}
-	return c.putPayload(ctx, key, c.codec.ID(), payload, c.ttlOf(opts))
+	return c.putPayload(ctx, key, c.codec.ID(), payload, c.callOptions(opts))
 }
 
 // PutBytes stores raw bytes under key without the codec (still compressed
 // according to Config.Compression). FetchBytes reads them back. httpcache
 // stores responses this way, whatever the cache's codec.
 func (c *Cache) PutBytes(ctx context.Context, key string, value []byte, opts ...Option) error {
-	return c.putPayload(ctx, key, codecRaw, value, c.ttlOf(opts))
+	return c.putPayload(ctx, key, codecRaw, value, c.callOptions(opts))
 }
 
-func (c *Cache) putPayload(ctx context.Context, key string, codecID byte, payload []byte, ttl time.Duration) error {
+func (c *Cache) putPayload(ctx context.Context, key string, codecID byte, payload []byte, o callOptions) error {
 	if c.isClosed() {
 		return ErrClosed
 	}
@@ -257,10 +267,10 @@ func (c *Cache) putPayload(ctx context.Context, key string, codecID byte, payloa
 		return fmt.Errorf("cachette put %q: %d bytes, more than max_value_size %d: %w", key, len(payload), c.cfg.MaxValueSize, ErrTooLarge)
 	}
 	// The header keeps milliseconds; the store gets the same instant.
-	expires := time.UnixMilli(time.Now().Add(ttl).UnixMilli())
+	expires := time.UnixMilli(time.Now().Add(o.ttl).UnixMilli())
 	h := entryHeader{codec: codecID, expiresAt: expires}
 	buf := make([]byte, entryHeaderSize, entryHeaderSize+len(payload))
-	if codecs.ShouldCompress(c.cfg.Compression, c.cfg.CompressionMinSize, len(payload)) {
+	if !o.uncompressed && codecs.ShouldCompress(c.cfg.Compression, c.cfg.CompressionMinSize, len(payload)) {
 		compressed := codecs.Compress(buf, payload)
 		// Keep the compressed form when it saves space, or when asked to always compress.
 		if len(compressed)-entryHeaderSize < len(payload) || strings.EqualFold(c.cfg.Compression, codecs.CompressAll) {

@@ -258,6 +258,31 @@
 // variants and tagged responses stay in the store, unreachable, until
 // their TTL ends. A response with more than 64 tags is not stored.
 //
+// # Reading the code
+//
+// The files follow a request, top to bottom:
+//
+//   - middleware.go: Middleware and ServeHTTP, the request path in a page.
+//   - policy.go: the request policy: bypass, no-cache, cookies,
+//     authorization, upgrade, a paused store.
+//   - key.go: the key of a request (path, canonical query, Filter) and of
+//     its Vary variant; filter.go: Filter and Decode.
+//   - lookup.go: reading the entry, following the vary marker, and how
+//     fresh it is.
+//   - serve.go: answering from the store (HIT, STALE, 304); refresh.go:
+//     the early or stale-while-revalidate refresh after it.
+//   - fill.go: a miss: coalescing in the process, the store lock across
+//     processes, running the handler (conditionally when revalidating),
+//     stale-if-error; writer.go: the writer that captures the response.
+//   - response.go: the response policy (storable statuses and headers);
+//     rfc9111.go: every rule of RFC 9111, 9213 and 5861 (freshness,
+//     lifetime, stale windows, conditional requests, 304 updates), each
+//     with its RFC section.
+//   - store.go: writing the entry and the bounded store calls; entry.go:
+//     the stored format.
+//   - purge.go: invalidation by unsafe methods, Purge, PurgeTags and the
+//     tags of a response; options.go, env.go: Options and OptionsFromEnv.
+//
 // # Stored format
 //
 // Responses are stored with PutBytes in a small versioned binary format of
@@ -266,4 +291,14 @@
 // value that does not decode is logged, removed and treated as a miss; a
 // value of an earlier format version is a quiet miss, replaced by the next
 // response stored.
+//
+// The middleware compresses a body itself, by the cache's rule
+// (Config.Compression and CompressionMinSize; a body with a
+// Content-Encoding is never compressed again), and stores the value with
+// cachette.Uncompressed. It keeps the decoded form of the last entry read
+// in each of 256 slots (bodies up to 32 KiB), reused while the store hands
+// out the same bytes: a HIT on a hot entry reads the store, as every
+// request does, but neither decodes nor decompresses. The store holds the
+// body compressed as before; the header block is not compressed, and a hot
+// compressed entry is held a second time, decoded, in the middleware.
 package httpcache
