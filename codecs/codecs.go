@@ -122,6 +122,7 @@ var packages = map[string]string{
 	"msgpack": "github.com/cachette-go/cachette/codecs/msgpack",
 	"feather": "github.com/cachette-go/cachette/codecs/arrow",
 	"parquet": "github.com/cachette-go/cachette/codecs/arrow",
+	"csv":     "github.com/cachette-go/cachette/codecs/arrow",
 }
 
 // Lookup returns the codec registered under name or its alias. A codec that

@@ -18,6 +18,7 @@ const (
 	IDMsgpack byte = 4
 	IDFeather byte = 5
 	IDParquet byte = 6
+	IDCSV     byte = 7
 )
 
 func init() {
