@@ -19,6 +19,7 @@ const (
 	IDFeather byte = 5
 	IDParquet byte = 6
 	IDCSV     byte = 7
+	IDGoJSON  byte = 8
 )
 
 func init() {
