@@ -57,9 +57,9 @@
 // The bytes a store returns are not trusted. Before the Arrow and Parquet
 // readers see them, Decode checks the flatbuffers of Arrow files (and of
 // the Arrow schema a Parquet file or a CSV schema line carries) and the
-// Thrift footer of Parquet files: every table, vector, string, list and map they hold must fit in
-// the bytes that follow, so that no length read from the input makes a
-// reader allocate more than the input justifies. Every buffer the readers
+// Thrift footer of Parquet files: every table, vector, string, list and
+// map they hold must fit in the bytes that follow, so that no length read
+// from the input makes a reader allocate more than the input justifies. Every buffer the readers
 // allocate counts against a budget (DefaultMaxDecodedSize, the codec's
 // MaxDecodedSize, or 8 × Config.MaxValueSize in a Cache), message bodies
 // and pages may not announce more than the input or the budget allows, and

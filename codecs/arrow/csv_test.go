@@ -86,7 +86,7 @@ func csvTypesRecord(mem memory.Allocator) arrow.RecordBatch {
 		bld(6).(*array.Uint16Builder).Append(math.MaxUint16)
 		bld(7).(*array.Uint32Builder).Append(math.MaxUint32)
 		bld(8).(*array.Uint64Builder).Append([]uint64{math.MaxUint64, 0}[i%2])
-		bld(9).(*array.Float32Builder).Append([]float32{1.1, -0.0, math.MaxFloat32, math.SmallestNonzeroFloat32, float32(math.Inf(1))}[i%5])
+		bld(9).(*array.Float32Builder).Append([]float32{1.1, float32(math.Copysign(0, -1)), math.MaxFloat32, math.SmallestNonzeroFloat32, float32(math.Inf(1))}[i%5])
 		bld(10).(*array.Float64Builder).Append([]float64{0.1, math.Copysign(0, -1), math.MaxFloat64, math.SmallestNonzeroFloat64, math.Inf(-1), 1e21}[i%6])
 		bld(11).(*array.StringBuilder).Append(strs[i])
 		bld(12).(*array.LargeStringBuilder).Append(strs[n-1-i])
