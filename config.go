@@ -7,7 +7,7 @@
 //
 //	key                   field               default        meaning
 //	backend               Backend             inmemory       inmemory, gob (alias pickle), memcached, mongodb, redis, valkey, dynamodb
-//	codec                 Codec               vanilla        vanilla (also ""), json, gob (alias pickle), msgpack, feather, parquet
+//	codec                 Codec               vanilla        vanilla (also ""), json, gob (alias pickle), msgpack, gojson (alias orjson), feather, parquet, csv
 //	ttl                   TTL                 60             whole seconds, 1 to 3600
 //	prefix                Prefix              cachette       namespace of this cache inside a shared store; not empty, no ":"
 //	redis_url             RedisURL                           redis://[user:pass@]host[:port][/db] or rediss://; comma-separated for a cluster
@@ -75,7 +75,7 @@
 // in them cannot leak; an error names the key and says what is wrong.
 //
 // LoadConfig keeps backend and codec names as given, lower-cased ("pickle"
-// stays "pickle"); New resolves the aliases. The prefix may not contain ":",
+// and "orjson" stay as they are); New resolves the aliases. The prefix may not contain ":",
 // because keys are stored as "prefix:key" and a cache with prefix "a" would
 // otherwise flush the keys of a cache with prefix "a:b".
 package cachette
@@ -117,7 +117,7 @@ const (
 // Config configures a Cache. The zero value is the in-memory default.
 type Config struct {
 	Backend            string        // "inmemory" (default) | "gob" (alias "pickle") | "memcached" | "mongodb" | "redis" | "valkey" | "dynamodb"
-	Codec              string        // "vanilla" (default, also "") | "json" | "gob" (alias "pickle") | "msgpack" | "feather" | "parquet"
+	Codec              string        // "vanilla" (default, also "") | "json" | "gob" (alias "pickle") | "msgpack" | "gojson" (alias "orjson") | "feather" | "parquet" | "csv"
 	TTL                time.Duration // default 60s; must be 1s..3600s
 	Prefix             string        // namespace of this cache inside a shared store; default "cachette"
 	RedisURL           string        // redis://[user:pass@]host:port[/db], rediss://, or several nodes for a cluster
@@ -259,7 +259,7 @@ func (c Config) storeValues(d backends.Driver) backends.Values {
 var shippedBackends = []string{"inmemory", "gob", "pickle", "memcached", "mongodb", "redis", "valkey", "dynamodb"}
 
 // shippedCodecs are the codec names cachette ships, for error messages.
-var shippedCodecs = []string{"vanilla", "json", "gob", "pickle", "msgpack", "feather", "parquet"}
+var shippedCodecs = []string{"vanilla", "json", "gob", "pickle", "msgpack", "gojson", "orjson", "feather", "parquet", "csv"}
 
 // problem is one thing wrong with a configuration, about one key.
 type problem struct {
