@@ -59,6 +59,16 @@
 // lock can then, rarely, be won twice. The directory must be on a local
 // filesystem that supports hard links (any usual Unix filesystem, NTFS).
 //
+// # Costs and limits
+//
+// Get, Set and Delete touch one file. ClearNamespace and FlushExpired read
+// the header of every file of the prefix, so their cost grows with the
+// number of entries; Flush removes this prefix's directory only, and other
+// prefixes in the same directory stay. Keys and the prefix are limited to
+// MaxKeyLen (1 MiB): a longer key is refused with an error wrapping
+// backends.ErrInvalidKey, a longer prefix by New. Network filesystems are not supported (they do
+// not keep the rename and hard-link guarantees above).
+//
 // # Configuration
 //
 // Registered as "gob" (cachette.New also accepts "pickle"). It reads these

@@ -2,6 +2,10 @@
 // github.com/redis/go-redis/v9: one server, a Redis Cluster, or a master
 // found through Sentinel, chosen by the URL.
 //
+// Status: the conformance suite runs against a Redis 7 server and a
+// 3-node Redis Cluster; Sentinel URLs are parsed and tested, but the store
+// has not been run against a real Sentinel here.
+//
 // Importing the package registers the backend "redis":
 //
 //	import _ "github.com/cachette-go/cachette/backends/redis"
@@ -27,7 +31,7 @@
 // any node (in "redis://a:1,b:2/0?dial_timeout=3s" they sit on the last) and
 // apply to all; nodes that repeat them must agree. The options are
 // go-redis's URL options (dial_timeout, read_timeout, pool_size,
-// max_retries, ...). With master_name, user and password in the URL are those
+// max_retries, ...); an unknown option is an error. With master_name, user and password in the URL are those
 // of the master and its replicas; sentinel_username and sentinel_password
 // give the sentinels' own credentials when they have any. master_set is
 // accepted as another name for master_name.
@@ -36,7 +40,12 @@
 // unless the URL sets dial_timeout, read_timeout or write_timeout itself, so
 // a dead server gives an error quickly rather than a hang. Open connects
 // once (PING) so that a wrong address or password is reported at once.
-// Errors never contain the URL, so a password in it cannot leak.
+// Errors start with "redis:" and never contain the URL, so a password in
+// it cannot leak.
+//
+// Open asks the server for its proto-max-bulk-len (512 MiB by default) and
+// refuses larger values, before sending them, with an error wrapping
+// backends.ErrTooLarge; WithMaxValueSize sets the limit instead.
 //
 // # Logging
 //

@@ -2,6 +2,10 @@
 // github.com/valkey-io/valkey-go: one server, a cluster, or a master found
 // through Sentinel, chosen by the URL.
 //
+// Status: the conformance suite runs against a Valkey 8 server and a
+// 3-node Valkey cluster; Sentinel URLs are parsed and tested, but the store
+// has not been run against a real Sentinel here.
+//
 // Importing the package registers the backend "valkey":
 //
 //	import _ "github.com/cachette-go/cachette/backends/valkey"
@@ -41,9 +45,14 @@
 // dial_timeout or write_timeout, and each command runs under a context with
 // that deadline (valkey-go otherwise retries reads on a broken connection
 // until the caller's context ends). Open connects at once, so a wrong
-// address or password is reported there. Errors never contain the URL, so a
-// password in it cannot leak. valkey-go writes no log lines of its own; the
+// address or password is reported there. Errors start with "valkey:" and
+// never contain the URL, so a password in it cannot leak. valkey-go writes no log lines of its own; the
 // store's warnings go to its logger (Settings.Logger or WithLogger).
+//
+// Open asks the server for its proto-max-bulk-len (512 MiB by default) and
+// refuses larger values, before sending them, with an error wrapping
+// backends.ErrTooLarge; WithMaxValueSize sets the limit instead. The key
+// layout is the redis store's, so the two backends can share a server.
 //
 // # A client you already have
 //
