@@ -159,10 +159,13 @@
 //	json               codecs           any JSON-encodable value
 //	gob (pickle)       codecs           any gob-encodable value (register interface types with gob.Register)
 //	msgpack            codecs/msgpack   any value (github.com/vmihailenco/msgpack/v5)
-//	feather, parquet   codecs/arrow     an Arrow record or table (github.com/apache/arrow-go/v18)
+//	gojson (orjson)    codecs/gojson    what json takes, the same JSON text, through github.com/goccy/go-json
+//	feather            codecs/arrow     an Arrow record or table (github.com/apache/arrow-go/v18), as an Arrow IPC file
+//	parquet            codecs/arrow     the same, as Apache Parquet
+//	csv                codecs/arrow     the same, as CSV text after a line holding the Arrow schema
 //
-// The vanilla, json and gob codecs are always linked; msgpack, feather and
-// parquet are linked by importing their package. So the default codec
+// The vanilla, json and gob codecs are always linked; msgpack, gojson,
+// feather, parquet and csv are linked by importing their package. So the default codec
 // holds strings and bytes only: GetOrLoad of a struct, or Fetch into a
 // *User, with vanilla is an error wrapping codecs.ErrType; pick json, gob
 // or msgpack for typed values. An entry written with another codec than
@@ -172,7 +175,8 @@
 // Compression (zstd, github.com/klauspost/compress) wraps every codec:
 // smart (the default) compresses payloads of at least CompressionMinSize
 // bytes (1024 by default) and keeps the compressed form only when it is
-// smaller, all always compresses, disabled never does.
+// smaller, all always compresses, disabled never does. The call option
+// Uncompressed stores one value as it is, whatever Config.Compression says.
 //
 // # Bounded decoding
 //

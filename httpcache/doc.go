@@ -120,8 +120,9 @@
 // replayed; a response without one is stored with the date of its MISS.
 // Age on a HIT is the age the response had when stored (its Age, or now −
 // Date when larger) plus the seconds since. A body the handler
-// encoded itself (Content-Encoding) is stored as is; the cache compresses
-// stored values per its Config.Compression, so the middleware does not.
+// encoded itself (Content-Encoding) is stored as is; other bodies are
+// compressed by the middleware itself, by the cache's Config.Compression
+// rule (see Stored format).
 //
 // Cache-Control: a handler's own (other than no-store, private or
 // no-cache, which prevent storage) is sent as is on the MISS and replayed
