@@ -15,6 +15,15 @@
 // calls, for metrics and traces; the otelcache module (a Go module of its
 // own) implements it with OpenTelemetry.
 //
+// GetOrLoad can serve an expired value while one reload (one per key
+// across processes, through the store's lock) refreshes it
+// (WithStaleWhileRevalidate), or when its load fails (WithStaleIfError),
+// and can remember that a key does not exist (WithNegativeTTL); Fetch
+// never returns an expired value. Entries stored WithTags are dropped
+// together by InvalidateTags, on every store: each tag has a version
+// entry, which tagged entries record and reads check, so no key listing is
+// needed. Stats counts hits, misses, loads and errors.
+//
 // Backends other than inmemory and gob are linked by importing their package,
 // like database/sql drivers:
 //
@@ -471,6 +480,15 @@ func (c *Cache) Close() error {
 // A codec that cannot hold T (vanilla, with anything but string or
 // []byte) is an error wrapping codecs.ErrType, returned before the store
 // is read and before load runs.
+//
+// Options: WithTTL and WithTags apply to the stored value (the versions of
+// its tags are read before load runs, so that an InvalidateTags while it
+// runs makes the value a miss). WithStaleWhileRevalidate and
+// WithStaleIfError keep it in the store past its TTL and let GetOrLoad
+// return it then, inside their windows: at once, with a reload in the
+// background, or when load fails. WithNegativeTTL remembers a load error
+// wrapping ErrNotFound. The options of the call whose load runs decide
+// what is stored; each caller's own decide what it is served.
 func GetOrLoad[T any](ctx context.Context, c *Cache, key string, load func(context.Context) (T, error), opts ...Option) (T, error) {
 	var zero T
 	typ := reflect.TypeFor[T]()
