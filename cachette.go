@@ -272,7 +272,8 @@ func (c *Cache) put(ctx context.Context, key string, value any, o callOptions) e
 
 // PutBytes stores raw bytes under key without the codec (still compressed
 // according to Config.Compression). FetchBytes reads them back. httpcache
-// stores responses this way, whatever the cache's codec.
+// stores responses this way, whatever the cache's codec. WithTags and the
+// stale windows apply as on Put.
 func (c *Cache) PutBytes(ctx context.Context, key string, value []byte, opts ...Option) error {
 	return c.putPayload(ctx, key, codecRaw, value, c.callOpts(opts))
 }
