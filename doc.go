@@ -152,6 +152,16 @@
 // logged). A codec that cannot hold T is an error wrapping codecs.ErrType,
 // before the store is read or load runs.
 //
+// GetOrLoad can serve an expired value while one reload (one per key
+// across processes, through the store's lock) refreshes it
+// (WithStaleWhileRevalidate), or when its load fails (WithStaleIfError),
+// and can remember that a key does not exist (WithNegativeTTL); Fetch
+// never returns an expired value. Entries stored WithTags are dropped
+// together by InvalidateTags, on every store: each tag has a version
+// entry, which tagged entries record and reads check, so no key listing is
+// needed (one extra read per tag on a tagged read). Stats counts hits,
+// misses, loads and errors with striped counters.
+//
 // # Codecs and compression
 //
 //	codec              package          takes

@@ -15,9 +15,10 @@ import (
 //	0      1     magic 0xCA
 //	1      1     format version (1)
 //	2      1     codec ID (codecs.IDVanilla, ...; 0 for raw bytes)
-//	3      1     flags: bit 0 = payload is zstd-compressed
+//	3      1     flags: bit 0 = payload is zstd-compressed,
+//	             bit 2 = an extension block follows the header (entry_ext.go)
 //	4      8     expiry, Unix milliseconds
-//	12     ...   payload
+//	12     ...   the extension block if flagged, then the payload
 const (
 	entryMagic      = 0xCA
 	entryVersion    = 1
@@ -33,6 +34,12 @@ type entryHeader struct {
 	codec      byte
 	compressed bool
 	expiresAt  time.Time
+
+	// From the extension block (entry_ext.go), when ext is set.
+	ext         bool
+	negative    bool          // a negative marker: no value
+	staleWindow time.Duration // the store keeps the entry this long after expiresAt
+	tags        string        // the tag block, "" without tags
 }
 
 // putHeader writes h into the first entryHeaderSize bytes of b.
@@ -40,6 +47,9 @@ func putHeader(b []byte, h entryHeader) {
 	var flags byte
 	if h.compressed {
 		flags |= flagCompressed
+	}
+	if h.ext {
+		flags |= flagExt
 	}
 	b[0], b[1], b[2], b[3] = entryMagic, entryVersion, h.codec, flags
 	binary.BigEndian.PutUint64(b[4:entryHeaderSize], uint64(h.expiresAt.UnixMilli()))
@@ -61,13 +71,19 @@ func decodeEntry(b []byte, limit int) (entryHeader, []byte, error) {
 	if b[1] != entryVersion {
 		return h, nil, fmt.Errorf("%w: unknown format version %d", errCorruptEntry, b[1])
 	}
-	if b[3]&^flagCompressed != 0 {
+	if b[3]&^(flagCompressed|flagExt) != 0 {
 		return h, nil, fmt.Errorf("%w: unknown flags 0x%02x", errCorruptEntry, b[3])
 	}
 	h.codec = b[2]
 	h.compressed = b[3]&flagCompressed != 0
 	h.expiresAt = time.UnixMilli(int64(binary.BigEndian.Uint64(b[4:12])))
 	payload := b[entryHeaderSize:]
+	if b[3]&flagExt != 0 {
+		var err error
+		if payload, err = parseExt(&h, payload); err != nil {
+			return h, nil, err
+		}
+	}
 	if h.compressed {
 		out, err := codecs.DecompressLimit(payload, limit)
 		if err != nil {
