@@ -11,7 +11,9 @@
 // value the cache itself stores. Expiry is exact to the millisecond on
 // every backend. Concurrent GetOrLoad calls for one key run the loader
 // once; a caller that leaves or a loader that panics never breaks the
-// others. Config.Observer, if set, is told of lookups, loads and store
+// others. For[T] gives a typed view of a cache (Fetch returns a T) with
+// batch calls, FetchMany, PutMany and GetOrLoadMany, that read or write
+// many keys in one round trip where the store allows it. Config.Observer, if set, is told of lookups, loads and store
 // calls, for metrics and traces; the otelcache module (a Go module of its
 // own) implements it with OpenTelemetry.
 //
@@ -253,8 +255,18 @@ func (c *Cache) putPayload(ctx context.Context, key string, codecID byte, payloa
 	if c.isClosed() {
 		return ErrClosed
 	}
+	buf, expires, err := c.sealEntry(key, codecID, payload, ttl)
+	if err != nil {
+		return err
+	}
+	return c.wrap("put", c.store.Set(ctx, key, buf, expires))
+}
+
+// sealEntry makes the stored bytes of an entry (header, and payload
+// compressed or not) and its expiry; Put and PutMany store what it makes.
+func (c *Cache) sealEntry(key string, codecID byte, payload []byte, ttl time.Duration) ([]byte, time.Time, error) {
 	if len(payload) > c.cfg.MaxValueSize {
-		return fmt.Errorf("cachette put %q: %d bytes, more than max_value_size %d: %w", key, len(payload), c.cfg.MaxValueSize, ErrTooLarge)
+		return nil, time.Time{}, fmt.Errorf("cachette put %q: %d bytes, more than max_value_size %d: %w", key, len(payload), c.cfg.MaxValueSize, ErrTooLarge)
 	}
 	// The header keeps milliseconds; the store gets the same instant.
 	expires := time.UnixMilli(time.Now().Add(ttl).UnixMilli())
@@ -272,7 +284,7 @@ func (c *Cache) putPayload(ctx context.Context, key string, codecID byte, payloa
 		buf = append(buf, payload...)
 	}
 	putHeader(buf, h)
-	return c.wrap("put", c.store.Set(ctx, key, buf, expires))
+	return buf, expires, nil
 }
 
 // Fetch decodes the value stored under key into dst, a non-nil pointer. It
@@ -327,6 +339,14 @@ func (c *Cache) fetchPayload(ctx context.Context, key string, codecID byte, want
 	if err != nil {
 		return nil, 0, c.wrap("fetch", err)
 	}
+	return c.openEntry(ctx, key, raw, codecID, wantTTL)
+}
+
+// openEntry checks the stored bytes raw of key and returns their payload:
+// an entry that does not decode, or was written by another codec, is
+// dropped (removed and logged) and is ErrNotFound. Fetch and FetchMany
+// read entries through it.
+func (c *Cache) openEntry(ctx context.Context, key string, raw []byte, codecID byte, wantTTL bool) ([]byte, time.Duration, error) {
 	h, payload, err := decodeEntry(raw, c.cfg.MaxValueSize)
 	if err != nil {
 		c.dropCorrupt(ctx, key, err)
@@ -461,7 +481,8 @@ func GetOrLoad[T any](ctx context.Context, c *Cache, key string, load func(conte
 	if !errors.Is(err, ErrNotFound) {
 		c.log.WarnContext(ctx, "cachette: fetch failed, loading", "backend", c.cfg.Backend, "key", key, "error", err)
 	}
-	res, err, _ := c.flights.do(ctx, flightKey{typ, key}, func(ctx context.Context) (any, error) {
+	fk := flightKey{typ, key}
+	fn := func(ctx context.Context) (any, error) {
 		// Another flight may have stored it while this one queued.
 		var cached T
 		if _, err := c.fetch(ctx, key, &cached, false); err == nil {
@@ -481,7 +502,12 @@ func GetOrLoad[T any](ctx context.Context, c *Cache, key string, load func(conte
 			c.log.WarnContext(ctx, "cachette: storing loaded value failed", "backend", c.cfg.Backend, "key", key, "error", perr)
 		}
 		return loaded, nil
-	})
+	}
+	res, err, shared := c.flights.do(ctx, fk, fn)
+	for tries := 0; shared && errors.Is(err, errNotLoaded) && tries < maxRejoins; tries++ {
+		// A GetOrLoadMany's load left key out (batch.go): load it here.
+		res, err, shared = c.flights.do(ctx, fk, fn)
+	}
 	if err != nil {
 		return zero, err
 	}
