@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 
 	"github.com/cachette-go/cachette/backends"
@@ -63,26 +65,52 @@ func fetchMany[T any](ctx context.Context, c *Cache, keys []string, observe bool
 		}
 		return nil, err
 	}
+	// Decoding costs more than the round trip for a large batch: spread
+	// it over the CPUs.
 	codecID := c.codec.ID()
-	for _, k := range keys {
-		var v T
-		it, ok := items[k]
-		err := ErrNotFound
-		if ok {
-			err = c.decodeItem(ctx, k, it.Value, codecID, &v)
-			if errors.Is(err, codecs.ErrType) {
-				return nil, err
+	vals := make([]T, len(keys))
+	errs := make([]error, len(keys))
+	decode := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			k := keys[i]
+			errs[i] = ErrNotFound
+			if it, ok := items[k]; ok {
+				errs[i] = c.decodeItem(ctx, k, it.Value, codecID, &vals[i])
+			}
+			if observe && !errors.Is(errs[i], codecs.ErrType) {
+				c.observeLookup(ctx, k, errs[i])
 			}
 		}
-		if observe {
-			c.observeLookup(ctx, k, err)
+	}
+	parts := min(runtime.GOMAXPROCS(0), len(items)/decodeChunk)
+	if parts <= 1 {
+		decode(0, len(keys))
+	} else {
+		var wg sync.WaitGroup
+		per := (len(keys) + parts - 1) / parts
+		for lo := 0; lo < len(keys); lo += per {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				decode(lo, min(lo+per, len(keys)))
+			}()
 		}
-		if err == nil {
-			out[k] = v
+		wg.Wait()
+	}
+	for i, k := range keys {
+		switch err := errs[i]; {
+		case err == nil:
+			out[k] = vals[i]
+		case errors.Is(err, codecs.ErrType):
+			return nil, err
 		}
 	}
 	return out, nil
 }
+
+// decodeChunk is the fewest entries fetchMany decodes on a goroutine of
+// its own.
+const decodeChunk = 16
 
 // decodeItem decodes the stored bytes raw of key into dst as Fetch does:
 // ErrNotFound for an entry dropped as corrupt, or an error wrapping
