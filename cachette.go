@@ -262,15 +262,26 @@ func (c *Cache) putPayload(ctx context.Context, key string, codecID byte, payloa
 	if c.isClosed() {
 		return ErrClosed
 	}
-	if len(payload) > c.cfg.MaxValueSize {
-		return fmt.Errorf("cachette put %q: %d bytes, more than max_value_size %d: %w", key, len(payload), c.cfg.MaxValueSize, ErrTooLarge)
-	}
 	w, err := c.planWrite(ctx, o) // expiry, stale window, tag versions (stale.go)
 	if err != nil {
 		return fmt.Errorf("cachette put %q: %w", key, err)
 	}
+	buf, err := c.sealEntry(key, w, codecID, payload, !o.uncompressed)
+	if err != nil {
+		return err
+	}
+	return c.wrap("put", c.store.Set(ctx, key, buf, w.storeExpiry))
+}
+
+// sealEntry makes the stored bytes of an entry under the write plan w
+// (header, extension block, payload compressed or not); Put and PutMany
+// store what it makes, until w.storeExpiry.
+func (c *Cache) sealEntry(key string, w writePlan, codecID byte, payload []byte, compress bool) ([]byte, error) {
+	if len(payload) > c.cfg.MaxValueSize {
+		return nil, fmt.Errorf("cachette put %q: %d bytes, more than max_value_size %d: %w", key, len(payload), c.cfg.MaxValueSize, ErrTooLarge)
+	}
 	w.h.codec = codecID
-	return c.wrap("put", c.store.Set(ctx, key, c.encodeEntry(w.h, payload, !o.uncompressed), w.storeExpiry))
+	return c.encodeEntry(w.h, payload, compress), nil
 }
 
 // encodeEntry returns the stored form of payload under header h (its
@@ -347,7 +358,20 @@ func (c *Cache) fetchPayload(ctx context.Context, key string, codecID byte, want
 	if c.isClosed() {
 		return nil, 0, ErrClosed
 	}
-	h, payload, err := c.readEntry(ctx, key, codecID) // (stale.go)
+	raw, _, err := c.store.Get(ctx, key)
+	if err != nil {
+		return nil, 0, c.wrap("fetch", err)
+	}
+	return c.openEntry(ctx, key, raw, codecID, wantTTL)
+}
+
+// openEntry checks the stored bytes raw of key and returns their payload:
+// an entry that does not decode, was written by another codec or has a
+// tag invalidated since is ErrNotFound (the first two are dropped: removed
+// and logged), and so is a negative marker or an expired entry. Fetch and
+// FetchMany read entries through it.
+func (c *Cache) openEntry(ctx context.Context, key string, raw []byte, codecID byte, wantTTL bool) ([]byte, time.Duration, error) {
+	h, payload, err := c.checkEntry(ctx, key, raw, codecID) // (stale.go)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -502,7 +526,11 @@ func GetOrLoad[T any](ctx context.Context, c *Cache, key string, load func(conte
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		c.log.WarnContext(ctx, "cachette: fetch failed, loading", "backend", c.cfg.Backend, "key", key, "error", err)
 	}
-	res, err, _ := c.flights.do(ctx, flightKey{typ, key}, loadFlight(c, key, load, o))
+	res, err, shared := c.flights.do(ctx, flightKey{typ, key}, loadFlight(c, key, load, o))
+	for tries := 0; shared && errors.Is(err, errNotLoaded) && tries < maxRejoins; tries++ {
+		// A GetOrLoadMany's load left key out (batch.go): load it here.
+		res, err, shared = c.flights.do(ctx, flightKey{typ, key}, loadFlight(c, key, load, o))
+	}
 	if st == readStaleIfError {
 		if c.serveStaleOnError(ctx, key, err) {
 			return v, nil

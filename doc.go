@@ -133,6 +133,17 @@
 // OpenTelemetry. With no Observer, a cache makes no call and no allocation
 // for it.
 //
+// # Typed access and batches
+//
+// For[T] gives a typed view of a cache: Fetch returns a T, and a codec that
+// cannot hold T (vanilla with anything but string or []byte) is an error
+// wrapping codecs.ErrType before any store call. Its batch calls,
+// FetchMany, PutMany and GetOrLoadMany, read or write many keys in one
+// round trip where the store allows it (MGET or pipelines, memcached's
+// GetMulti, DynamoDB's BatchGetItem and BatchWriteItem, MongoDB's $in and
+// bulk writes; the gob store in parallel); GetOrLoadMany loads only the
+// missing keys, once, coalesced with concurrent GetOrLoad calls.
+//
 // # GetOrLoad
 //
 // GetOrLoad returns the value cached under a key, or calls load, stores

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cachette-go/cachette"
+	"github.com/cachette-go/cachette/codecs"
 )
 
 func Example() {
@@ -66,4 +67,64 @@ func ExampleGetOrLoad() {
 	// loading from the database
 	// Ada
 	// Ada
+}
+
+func ExampleFor() {
+	ctx := context.Background()
+	c, _ := cachette.New(ctx, cachette.Config{Codec: "json"})
+	defer c.Close()
+
+	type user struct{ Name string }
+	users := cachette.For[user](c)
+	_ = users.Put(ctx, "user:1", user{Name: "Ada"})
+	_ = users.PutMany(ctx, map[string]user{"user:2": {Name: "Grace"}, "user:3": {Name: "Barbara"}})
+
+	u, err := users.Fetch(ctx, "user:1")
+	fmt.Println(u.Name, err)
+	found, _ := users.FetchMany(ctx, []string{"user:2", "user:3", "user:4"})
+	fmt.Println(len(found), found["user:3"].Name)
+
+	// The default codec, vanilla, holds only strings and []byte: asking it
+	// for a struct fails before the store is read.
+	plain, _ := cachette.New(ctx, cachette.Config{})
+	defer plain.Close()
+	_, err = cachette.For[user](plain).Fetch(ctx, "user:1")
+	fmt.Println(errors.Is(err, codecs.ErrType))
+	// Output:
+	// Ada <nil>
+	// 2 Barbara
+	// true
+}
+
+func ExampleTyped_GetOrLoadMany() {
+	ctx := context.Background()
+	c, _ := cachette.New(ctx, cachette.Config{Codec: "json"})
+	defer c.Close()
+
+	type user struct{ Name string }
+	users := cachette.For[user](c)
+	db := map[string]user{"user:1": {Name: "Ada"}, "user:2": {Name: "Grace"}}
+	load := func(ctx context.Context, missing []string) (map[string]user, error) {
+		fmt.Println("loading", missing) // one query for all the missing keys
+		found := map[string]user{}
+		for _, k := range missing {
+			if u, ok := db[k]; ok {
+				found[k] = u
+			}
+		}
+		return found, nil
+	}
+	_ = users.Put(ctx, "user:1", db["user:1"])
+	for range 2 {
+		got, err := users.GetOrLoadMany(ctx, []string{"user:1", "user:2", "user:9"}, load, cachette.WithTTL(time.Minute))
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(len(got), got["user:2"].Name)
+	}
+	// Output:
+	// loading [user:2 user:9]
+	// 2 Grace
+	// loading [user:9]
+	// 2 Grace
 }

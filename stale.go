@@ -125,6 +125,12 @@ func (c *Cache) readEntry(ctx context.Context, key string, codecID byte) (entryH
 	if err != nil {
 		return entryHeader{}, nil, c.wrap("fetch", err)
 	}
+	return c.checkEntry(ctx, key, raw, codecID)
+}
+
+// checkEntry is readEntry on bytes already read: it decodes raw, checks
+// its codec and its tags' versions.
+func (c *Cache) checkEntry(ctx context.Context, key string, raw []byte, codecID byte) (entryHeader, []byte, error) {
 	h, payload, err := decodeEntry(raw, c.cfg.MaxValueSize)
 	if err != nil {
 		c.dropCorrupt(ctx, key, err)

@@ -2,7 +2,7 @@
 // against a real store: put/fetch, misses, expiry to the millisecond,
 // deletes of live and expired keys, namespaces, prefix-scoped flush that
 // leaves another prefix alone, flush-expired, locks, concurrency, large
-// values and odd keys.
+// values, odd keys and batches (backends.Batcher).
 //
 // A backend's test calls Run with a function that opens the store under a
 // given prefix; every call gets a fresh random prefix, so runs on a shared
@@ -85,6 +85,7 @@ func Run(t *testing.T, open Open) {
 		{"Concurrent", testConcurrent},
 		{"ValueSizes", testValueSizes},
 		{"OddKeys", testOddKeys},
+		{"Batch", testBatch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

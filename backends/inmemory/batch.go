@@ -1,0 +1,35 @@
+package inmemory
+
+import (
+	"context"
+	"errors"
+
+	"github.com/cachette-go/cachette/backends"
+)
+
+var _ backends.Batcher = (*Store)(nil)
+
+// GetMany returns the live entries among keys. The values are the store's
+// own: the caller must not modify them.
+func (s *Store) GetMany(ctx context.Context, keys []string) (map[string]backends.Item, error) {
+	out := make(map[string]backends.Item, len(keys))
+	for _, k := range keys {
+		v, exp, err := s.Get(ctx, k)
+		if err == nil {
+			out[k] = backends.Item{Value: v, ExpiresAt: exp}
+		}
+	}
+	return out, nil
+}
+
+// SetMany stores every entry; an entry bigger than a shard's budget is
+// refused (ErrTooLarge) and the others are stored.
+func (s *Store) SetMany(ctx context.Context, entries []backends.Entry) error {
+	var errs []error
+	for _, e := range entries {
+		if err := s.Set(ctx, e.Key, e.Value, e.ExpiresAt); err != nil {
+			errs = append(errs, backends.EntryError(e.Key, err))
+		}
+	}
+	return errors.Join(errs...)
+}
