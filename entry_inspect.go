@@ -35,7 +35,6 @@ const CodecRaw = "raw"
 // when maxValueSize <= 0), compressed or not, is refused before it is
 // decompressed. Malformed bytes give an error, with the fields read so far
 // filled in; they never panic.
-//
 func InspectEntry(raw []byte, maxValueSize int) (EntryInfo, error) {
 	if maxValueSize <= 0 {
 		maxValueSize = DefaultMaxValueSize
