@@ -27,8 +27,17 @@ const urlEnv = "CACHETTE_TEST_DYNAMODB_URL"
 // prefix and flushes it when done.
 const testTable = "cachette-test"
 
+// testTimeout bounds each request of the tests' stores (timeout 0 in
+// openAt): the test server is dynalite, one Node process, and on a busy
+// 2-core machine 100 concurrent writers (Concurrent) can queue for longer
+// than the 5 s default without anything being wrong.
+const testTimeout = 30 * time.Second
+
 func openAt(t testing.TB, endpoint, table, prefix string, timeout time.Duration) *dynamodb.Store {
 	t.Helper()
+	if timeout == 0 {
+		timeout = testTimeout
+	}
 	b, err := dynamodb.Open(backendtest.Ctx(t), backends.Settings{
 		DynamoDBURL: endpoint,
 		TableName:   table,
