@@ -22,6 +22,8 @@
 //	compression           Compression         smart          smart, all, disabled
 //	compression_min_size  CompressionMinSize  1024           bytes, 0 or more; smart compresses payloads at least this big
 //	max_value_size        MaxValueSize        67108864       bytes, 1 to 536870912; the largest value stored or decoded
+//	local_entries         LocalEntries        0              decoded values kept in process (the local tier); 0: none
+//	local_ttl             LocalTTL            10s            "30s", "250ms" or whole seconds, 1ms to 1h; the local tier's bound
 //
 // Which keys are required depends on the backend: memcached needs
 // memcached_host; mongodb needs mongodb_url (database_name and table_name
@@ -132,6 +134,8 @@ type Config struct {
 	Compression        string        // "smart" (default) | "all" | "disabled"
 	CompressionMinSize int           // bytes; "smart" compresses payloads at least this big; default 1024
 	MaxValueSize       int           // bytes; the largest encoded value Put stores and Fetch reads; default 64 MiB, at most 512 MiB
+	LocalEntries       int           // decoded values kept in process in front of the store; 0 (default): no local tier
+	LocalTTL           time.Duration // longest a local value is served after it was read; default 10s, 1ms to 1h
 
 	// Timeout bounds each call to a network store; 0 means the store's default.
 	// Not read by LoadConfig or ConfigFromEnv.
@@ -162,6 +166,7 @@ type Config struct {
 var genericKeys = []string{
 	"backend", "codec", "ttl", "prefix",
 	"compression", "compression_min_size", "max_value_size",
+	"local_entries", "local_ttl",
 }
 
 // configKeys lists the keys LoadConfig and ConfigFromEnv accept, in
@@ -413,6 +418,9 @@ func load(pairs [][2]string, ps []problem) (Config, error) {
 			}
 			c.MaxValueSize = n
 		default: // a store's key
+			if c.loadLocal(key, value, &ps, bad) { // local.go
+				continue
+			}
 			if f := c.storeField(key); f != nil {
 				*f = value
 			} else {
@@ -488,7 +496,7 @@ func (c Config) problems() []problem {
 	if c.MaxValueSize < 0 || (c.MaxValueSize == 0 && c.set["max_value_size"]) || c.MaxValueSize > codecs.MaxDecompressedSize {
 		ps = append(ps, maxValueSizeProblem())
 	}
-	return ps
+	return append(ps, c.localProblems()...) // local.go
 }
 
 func backendNames() []string {
@@ -545,6 +553,9 @@ func (c Config) fillDefaults() Config {
 	}
 	if c.MaxValueSize == 0 {
 		c.MaxValueSize = DefaultMaxValueSize
+	}
+	if c.LocalTTL == 0 {
+		c.LocalTTL = DefaultLocalTTL
 	}
 	return c
 }
