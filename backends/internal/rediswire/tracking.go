@@ -45,7 +45,7 @@ type TrackNode struct {
 // Tracker follows invalidations on every primary node of a Redis or
 // Valkey deployment: it implements backends.Invalidator for both stores.
 type Tracker struct {
-	Prefix  string                                          // the store's prefix
+	Prefix  string                                         // the store's prefix
 	Nodes   func(ctx context.Context) ([]TrackNode, error) // the primaries, in any order
 	Log     *slog.Logger
 	Timeout time.Duration // bounds connecting to one node

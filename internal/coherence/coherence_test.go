@@ -1,4 +1,7 @@
-package cachette_test
+// Package coherence tests the local tier's coherence across caches on
+// the real Redis and Valkey servers (kept apart from the root package,
+// whose tests check what happens when a store is not linked).
+package coherence_test
 
 import (
 	"context"
@@ -7,6 +10,7 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -215,6 +219,46 @@ func killTracking(t *testing.T, nodes []string) int {
 		c.Close()
 	}
 	return n
+}
+
+// lookups is an Observer that remembers the outcome of the last lookup.
+type lookups struct {
+	cachette.NopObserver
+	mu   sync.Mutex
+	last cachette.LookupResult
+}
+
+func (o *lookups) Lookup(_ context.Context, _ string, r cachette.LookupResult) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.last = r
+}
+
+func (o *lookups) lastResult() cachette.LookupResult {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.last
+}
+
+// fetchString fetches key and tells where the answer came from.
+func fetchString(t *testing.T, c *cachette.Cache, o *lookups, key string) (string, cachette.LookupResult, error) {
+	t.Helper()
+	var s string
+	err := c.Fetch(context.Background(), key, &s)
+	return s, o.lastResult(), err
+}
+
+// eventually polls cond for up to 5 s (no timing is asserted: it only
+// bounds the wait).
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 5s: %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func must(t *testing.T, err error) {
