@@ -43,19 +43,6 @@ func fetchString(t *testing.T, c *cachette.Cache, o *lookups, key string) (strin
 	return s, o.lastResult(), err
 }
 
-// eventually polls cond for up to 5 s (no timing is asserted: it only
-// bounds the wait).
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after 5s: %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func TestLocalTierServesWithoutTheStore(t *testing.T) {
 	ctx := context.Background()
 	o := &lookups{}
