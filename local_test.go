@@ -3,10 +3,13 @@ package cachette_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/maypok86/otter/v2"
 
 	"github.com/cachette-go/cachette"
 )
@@ -298,4 +301,71 @@ func TestLocalConfigKeys(t *testing.T) {
 	if err := (cachette.Config{LocalEntries: -1}).Validate(); err == nil || !strings.Contains(err.Error(), `"local_entries"`) {
 		t.Fatalf("Validate: %v", err)
 	}
+}
+
+// BenchmarkLocalHit measures a Fetch served by the local tier, beside
+// otter's GetIfPresent, in one run (the bench module compares it with
+// go-redis's client-side cache on a real server).
+func BenchmarkLocalHit(b *testing.B) {
+	ctx := context.Background()
+	keys := make([]string, 1000)
+	for i := range keys {
+		keys[i] = "item:" + strconv.Itoa(i)
+	}
+	value := strings.Repeat("x", 1024)
+	b.Run("otter", func(b *testing.B) {
+		c := otter.Must(&otter.Options[string, []byte]{MaximumSize: 10000})
+		for _, k := range keys {
+			c.Set(k, []byte(value))
+		}
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				if _, ok := c.GetIfPresent(keys[i%len(keys)]); !ok {
+					b.Error("miss")
+				}
+				i += 7
+			}
+		})
+	})
+	b.Run("otter-expiry", func(b *testing.B) {
+		c := otter.Must(&otter.Options[string, []byte]{MaximumSize: 10000, ExpiryCalculator: otter.ExpiryWriting[string, []byte](time.Hour)})
+		for _, k := range keys {
+			c.Set(k, []byte(value))
+		}
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				if _, ok := c.GetIfPresent(keys[i%len(keys)]); !ok {
+					b.Error("miss")
+				}
+				i += 7
+			}
+		})
+	})
+	b.Run("cachette", func(b *testing.B) {
+		c, err := cachette.New(ctx, cachette.Config{LocalEntries: 10000, LocalTTL: time.Hour})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		var s string
+		for _, k := range keys {
+			_ = c.Put(ctx, k, value, cachette.WithTTL(time.Hour))
+			_ = c.Fetch(ctx, k, &s)
+		}
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			var s string
+			for pb.Next() {
+				if err := c.Fetch(ctx, keys[i%len(keys)], &s); err != nil {
+					b.Error(err)
+				}
+				i += 7
+			}
+		})
+	})
 }
