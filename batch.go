@@ -160,7 +160,11 @@ func putMany[T any](ctx context.Context, c *Cache, items map[string]T, opts []Op
 		entries = append(entries, backends.Entry{Key: k, Value: buf, ExpiresAt: w.storeExpiry})
 	}
 	if len(entries) > 0 {
-		if err := c.storeSetMany(ctx, entries); err != nil {
+		err := c.storeSetMany(ctx, entries)
+		for _, e := range entries {
+			c.localInvalidate(e.Key) // local tier (local.go): after the write, even a failed one
+		}
+		if err != nil {
 			errs = append(errs, c.wrap("put many", err))
 		}
 	}

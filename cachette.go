@@ -37,6 +37,7 @@ type Cache struct {
 	cfg     Config
 	log     *slog.Logger
 	flights group
+	local   *localTier // nil without Config.LocalEntries (local.go)
 
 	stats      stats    // Stats (stats.go)
 	refreshing sync.Map // keys being refreshed in the background (stale.go)
@@ -100,7 +101,12 @@ func New(ctx context.Context, cfg Config) (*Cache, error) {
 	if cfg.Observer != nil {
 		store = cfg.Observer.WrapStore(name, store)
 	}
-	return newCache(store, codec, cfg), nil
+	c := newCache(store, codec, cfg)
+	if err := c.startLocal(ctx); err != nil { // local tier (local.go)
+		store.Close()
+		return nil, err
+	}
+	return c, nil
 }
 
 // NewWithBackend builds a Cache around a store the caller opened, for
@@ -127,7 +133,11 @@ func NewWithBackend(store backends.Backend, cfg Config) (*Cache, error) {
 	if cfg.Observer != nil {
 		store = cfg.Observer.WrapStore(canonicalBackend(name), store)
 	}
-	return newCache(store, codec, cfg), nil
+	c := newCache(store, codec, cfg)
+	if err := c.startLocal(context.Background()); err != nil { // local tier (local.go)
+		return nil, err
+	}
+	return c, nil
 }
 
 // decodedSizeFactor times Config.MaxValueSize is the budget of codecs
@@ -270,7 +280,9 @@ func (c *Cache) putPayload(ctx context.Context, key string, codecID byte, payloa
 	if err != nil {
 		return err
 	}
-	return c.wrap("put", c.store.Set(ctx, key, buf, w.storeExpiry))
+	err = c.store.Set(ctx, key, buf, w.storeExpiry)
+	c.localInvalidate(key) // local tier (local.go): after the write, even a failed one
+	return c.wrap("put", err)
 }
 
 // sealEntry makes the stored bytes of an entry under the write plan w
@@ -312,6 +324,9 @@ func (c *Cache) encodeEntry(h entryHeader, payload []byte, compress bool) []byte
 // returns ErrNotFound on a miss or an expired entry. An entry that cannot be
 // decoded is removed, logged and reported as ErrNotFound.
 func (c *Cache) Fetch(ctx context.Context, key string, dst any) error {
+	if c.local != nil && c.localFetch(ctx, key, dst, nil) { // local tier hit (local.go)
+		return nil
+	}
 	_, err := c.fetch(ctx, key, dst, false)
 	c.observeLookup(ctx, key, err)
 	return err
@@ -319,6 +334,10 @@ func (c *Cache) Fetch(ctx context.Context, key string, dst any) error {
 
 // FetchWithTTL is Fetch that also returns the entry's remaining time to live.
 func (c *Cache) FetchWithTTL(ctx context.Context, key string, dst any) (time.Duration, error) {
+	var left time.Duration
+	if c.local != nil && c.localFetch(ctx, key, dst, &left) { // local tier hit (local.go)
+		return left, nil
+	}
 	left, err := c.fetch(ctx, key, dst, true)
 	c.observeLookup(ctx, key, err)
 	return left, err
@@ -327,6 +346,9 @@ func (c *Cache) FetchWithTTL(ctx context.Context, key string, dst any) (time.Dur
 func (c *Cache) fetch(ctx context.Context, key string, dst any, wantTTL bool) (time.Duration, error) {
 	if rv := reflect.ValueOf(dst); rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return 0, fmt.Errorf("cachette fetch %q: %w: dst must be a non-nil pointer, not %T", key, codecs.ErrType, dst)
+	}
+	if c.local != nil { // through the local tier (local.go)
+		return c.localFetchStore(ctx, key, dst, wantTTL)
 	}
 	payload, left, err := c.fetchPayload(ctx, key, c.codec.ID(), wantTTL)
 	if err != nil {
@@ -402,6 +424,7 @@ func (c *Cache) Clear(ctx context.Context, key string) (bool, error) {
 		return false, ErrClosed
 	}
 	ok, err := c.store.Delete(ctx, key)
+	c.localInvalidate(key) // local tier (local.go)
 	return ok, c.wrap("clear", err)
 }
 
@@ -413,6 +436,9 @@ func (c *Cache) ClearNamespace(ctx context.Context, namespace string) (int, erro
 		return 0, ErrClosed
 	}
 	n, err := c.store.ClearNamespace(ctx, namespace)
+	if c.local != nil { // local tier (local.go)
+		c.local.invalidatePrefix(namespace + ":")
+	}
 	return n, c.wrap("clear namespace", err)
 }
 
@@ -421,7 +447,11 @@ func (c *Cache) Flush(ctx context.Context) error {
 	if c.isClosed() {
 		return ErrClosed
 	}
-	return c.wrap("flush", c.store.Flush(ctx))
+	err := c.store.Flush(ctx)
+	if c.local != nil { // local tier (local.go)
+		c.local.reset()
+	}
+	return c.wrap("flush", err)
 }
 
 // FlushExpired removes expired entries where the store keeps them.
@@ -459,6 +489,9 @@ func (c *Cache) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
 		close(c.closed)
+		if c.local != nil { // local tier (local.go)
+			c.local.close()
+		}
 		err = c.wrap("close", c.store.Close())
 	})
 	return err
@@ -503,6 +536,12 @@ func GetOrLoad[T any](ctx context.Context, c *Cache, key string, load func(conte
 	}
 	o := c.callOpts(opts)
 	var v T
+	if c.local != nil { // local tier hit (local.go)
+		if p, ok := c.local.get(key, reflect.TypeFor[*T]()); ok && !c.isClosed() {
+			c.localHit(ctx, key)
+			return *p.(*T), nil
+		}
+	}
 	st, err := c.readForLoad(ctx, key, &v, o) // fresh, stale or negative (stale.go)
 	switch st {
 	case readFresh:

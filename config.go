@@ -52,6 +52,8 @@ type Config struct {
 	Compression        string        // "smart" (default) | "all" | "disabled"
 	CompressionMinSize int           // bytes; "smart" compresses payloads at least this big; default 1024
 	MaxValueSize       int           // bytes; the largest encoded value Put stores and Fetch reads; default 64 MiB, at most 512 MiB
+	LocalEntries       int           // decoded values kept in process in front of the store; 0 (default): no local tier
+	LocalTTL           time.Duration // longest a local value is served after it was read; default 10s, 1ms to 1h
 
 	// Timeout bounds each call to a network store; 0 means the store's default.
 	// Not read by LoadConfig or ConfigFromEnv.
@@ -82,6 +84,7 @@ type Config struct {
 var genericKeys = []string{
 	"backend", "codec", "ttl", "prefix",
 	"compression", "compression_min_size", "max_value_size",
+	"local_entries", "local_ttl",
 }
 
 // configKeys lists the keys LoadConfig and ConfigFromEnv accept, in
@@ -333,6 +336,9 @@ func load(pairs [][2]string, ps []problem) (Config, error) {
 			}
 			c.MaxValueSize = n
 		default: // a store's key
+			if c.loadLocal(key, value, &ps, bad) { // local.go
+				continue
+			}
 			if f := c.storeField(key); f != nil {
 				*f = value
 			} else {
@@ -408,7 +414,7 @@ func (c Config) problems() []problem {
 	if c.MaxValueSize < 0 || (c.MaxValueSize == 0 && c.set["max_value_size"]) || c.MaxValueSize > codecs.MaxDecompressedSize {
 		ps = append(ps, maxValueSizeProblem())
 	}
-	return ps
+	return append(ps, c.localProblems()...) // local.go
 }
 
 func backendNames() []string {
@@ -465,6 +471,9 @@ func (c Config) fillDefaults() Config {
 	}
 	if c.MaxValueSize == 0 {
 		c.MaxValueSize = DefaultMaxValueSize
+	}
+	if c.LocalTTL == 0 {
+		c.LocalTTL = DefaultLocalTTL
 	}
 	return c
 }

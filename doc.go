@@ -46,6 +46,8 @@
 //	compression           Compression         smart          smart, all, disabled
 //	compression_min_size  CompressionMinSize  1024           bytes, 0 or more; smart compresses payloads at least this big
 //	max_value_size        MaxValueSize        67108864       bytes, 1 to 536870912; the largest value stored or decoded
+//	local_entries         LocalEntries        0              decoded values kept in process (the local tier); 0: none
+//	local_ttl             LocalTTL            10s            "30s", "250ms" or whole seconds, 1ms to 1h; the local tier's bound
 //
 // Which keys are required depends on the backend: memcached needs
 // memcached_host; mongodb needs mongodb_url (database_name and table_name

@@ -4,6 +4,8 @@ go 1.26.0
 
 require github.com/klauspost/compress v1.20.3
 
+require github.com/maypok86/otter/v2 v2.4.0 // indirect
+
 require (
 	github.com/andybalholm/brotli v1.2.3 // indirect
 	github.com/apache/arrow-go/v18 v18.8.0

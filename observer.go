@@ -47,8 +47,10 @@ type Observer interface {
 
 	// Invalidated reports how long an invalidation took to reach this
 	// process (the time from a write or delete elsewhere to the drop of
-	// the stale copy here). The core has no process-local copy yet, so it
-	// does not call Invalidated yet; it is defined for the local tier.
+	// the stale copy here). The local tier does not call it yet: the
+	// servers' invalidation messages do not carry the time of the write
+	// (bench/results/local-tier.md has the delay measured between two
+	// caches).
 	Invalidated(ctx context.Context, delay time.Duration)
 }
 
@@ -64,8 +66,8 @@ const (
 	LookupMiss
 	// LookupError: the store failed (the caller got its error).
 	LookupError
-	// LookupLocalHit: served by a process-local copy without a store
-	// call. Reserved: the core has no local tier yet and never reports it.
+	// LookupLocalHit: served by the local tier (Config.LocalEntries)
+	// without a store call.
 	LookupLocalHit
 	// LookupStale: an expired entry served by GetOrLoad while it is
 	// reloaded in the background (WithStaleWhileRevalidate) or because

@@ -47,10 +47,14 @@ func WithTags(tags ...string) Option {
 	}
 }
 
+// tagKeyPrefix starts the key of every tag's version entry; the local
+// tier starts afresh when the store reports a change under it (local.go).
+const tagKeyPrefix = "cachette:tag:"
+
 // tagVersionKey is the key of the version entry of tag.
 func tagVersionKey(tag string) string {
 	sum := sha256.Sum256([]byte(tag))
-	return "cachette:tag:" + hex.EncodeToString(sum[:16])
+	return tagKeyPrefix + hex.EncodeToString(sum[:16])
 }
 
 // canonicalTag is tag as entries record it: a tag longer than maxTagLen
@@ -90,6 +94,12 @@ func (c *Cache) InvalidateTags(ctx context.Context, tags ...string) error {
 		if _, err := c.store.Delete(ctx, tagVersionKey(t)); err != nil {
 			errs = append(errs, c.wrap(fmt.Sprintf("invalidate tag %q", t), err))
 		}
+	}
+	// The local tier does not know its values' tags: it starts afresh
+	// (other processes do so when the store reports the tag's version
+	// changed, see startLocal).
+	if c.local != nil {
+		c.local.reset()
 	}
 	return errors.Join(errs...)
 }

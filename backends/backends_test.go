@@ -126,3 +126,17 @@ func TestRegisterDriverChecksKeyNames(t *testing.T) {
 		t.Errorf("Lookup(GoodKeys) = %+v, %v", d, ok)
 	}
 }
+
+func TestUserKey(t *testing.T) {
+	for _, k := range []string{"a", "ns:a", "!odd", "!!two", ""} {
+		got, ok := UserKey("p", Key("p", k))
+		if !ok || got != k {
+			t.Errorf("UserKey(Key(%q)) = %q, %v", k, got, ok)
+		}
+	}
+	for _, sk := range []string{LockKey("p", "x"), "q:a", "pa", "p"} {
+		if got, ok := UserKey("p", sk); ok {
+			t.Errorf("UserKey(%q) = %q, true", sk, got)
+		}
+	}
+}

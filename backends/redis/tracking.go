@@ -1,0 +1,95 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/cachette-go/cachette/backends"
+	"github.com/cachette-go/cachette/backends/internal/rediswire"
+)
+
+var _ backends.Invalidator = (*Store)(nil)
+
+// SubscribeInvalidations follows the changes to the store's keys with
+// RESP3 client tracking (CLIENT TRACKING ON BCAST PREFIX "prefix:") on a
+// connection of its own to each primary: the one server, every master of
+// a cluster (asked again every few seconds, so that a new master is
+// followed), every shard of a ring, or the master a Sentinel names. The
+// connections are dialled with the client's own dialer, TLS and
+// credentials (Username/Password or CredentialsProvider), and speak RESP3
+// whatever the client's Protocol. A lost connection drops the whole
+// subscription (h.Lost) and all connections are opened again with backoff
+// (h.Ready). It needs Redis 6 or later.
+//
+// With Sentinel, the master is the one Sentinel names when the
+// connection is opened; a failover that does not close that connection is
+// noticed when the old master's connection is lost.
+func (s *Store) SubscribeInvalidations(ctx context.Context, h backends.InvalidationHandler) (func(), error) {
+	t := &rediswire.Tracker{Prefix: s.prefix, Nodes: s.trackNodes, Log: s.log, Timeout: DefaultTimeout}
+	stop, err := t.SubscribeInvalidations(ctx, h)
+	if err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	return stop, nil
+}
+
+// trackNodes lists the primaries to follow, each with how to dial it.
+func (s *Store) trackNodes(ctx context.Context) ([]rediswire.TrackNode, error) {
+	var (
+		mu    sync.Mutex
+		nodes []rediswire.TrackNode
+	)
+	add := func(_ context.Context, c *goredis.Client) error {
+		o := c.Options()
+		mu.Lock()
+		nodes = append(nodes, rediswire.TrackNode{Name: o.Addr, Connect: func(ctx context.Context, prefix string, report func([]string)) (rediswire.TrackConn, error) {
+			return dialTracking(ctx, o, prefix, report)
+		}})
+		mu.Unlock()
+		return nil
+	}
+	var err error
+	switch c := s.client.(type) {
+	case *goredis.ClusterClient:
+		c.ReloadState(ctx)
+		err = c.ForEachMaster(ctx, add)
+	case *goredis.Ring:
+		err = c.ForEachShard(ctx, add)
+	case *goredis.Client:
+		err = add(ctx, c)
+	default:
+		return nil, fmt.Errorf("%T: %w", s.client, backends.ErrNotSupported)
+	}
+	return nodes, err
+}
+
+// dialTracking opens a tracking connection to the node o describes.
+func dialTracking(ctx context.Context, o *goredis.Options, prefix string, report func([]string)) (rediswire.TrackConn, error) {
+	dial := o.Dialer
+	if dial == nil {
+		return nil, errors.New("no dialer")
+	}
+	user, password := o.Username, o.Password
+	switch {
+	case o.CredentialsProviderContext != nil:
+		var err error
+		if user, password, err = o.CredentialsProviderContext(ctx); err != nil {
+			return nil, err
+		}
+	case o.CredentialsProvider != nil:
+		user, password = o.CredentialsProvider()
+	}
+	network := o.Network
+	if network == "" {
+		network = "tcp"
+	}
+	conn, err := dial(ctx, network, o.Addr)
+	if err != nil {
+		return nil, err
+	}
+	return rediswire.DialTracking(ctx, conn, user, password, prefix, report)
+}
