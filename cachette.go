@@ -58,6 +58,7 @@ type Cache struct {
 	cfg     Config
 	log     *slog.Logger
 	flights group
+	signer  *signer // Config.SigningKey (sign.go); nil: entries are not signed
 
 	closed    chan struct{}
 	closeOnce sync.Once
@@ -138,6 +139,7 @@ func newCache(store backends.Backend, codec codecs.Codec, cfg Config) *Cache {
 		codec = b.WithMaxDecodedSize(decodedSizeFactor * int64(cfg.MaxValueSize))
 	}
 	c := &Cache{store: store, codec: codec, cfg: cfg, log: cfg.Logger, closed: make(chan struct{})}
+	c.signer = newSigner(cfg, store)
 	c.flights.onPanic = func(e *LoadPanicError) {
 		c.log.Error("cachette: load panicked", "backend", cfg.Backend, "key", e.Key, "panic", e.Value, "stack", string(e.Stack))
 	}
@@ -259,7 +261,7 @@ func (c *Cache) putPayload(ctx context.Context, key string, codecID byte, payloa
 	// The header keeps milliseconds; the store gets the same instant.
 	expires := time.UnixMilli(time.Now().Add(ttl).UnixMilli())
 	h := entryHeader{codec: codecID, expiresAt: expires}
-	buf := make([]byte, entryHeaderSize, entryHeaderSize+len(payload))
+	buf := make([]byte, entryHeaderSize, entryHeaderSize+len(payload)+macSize)
 	if codecs.ShouldCompress(c.cfg.Compression, c.cfg.CompressionMinSize, len(payload)) {
 		compressed := codecs.Compress(buf, payload)
 		// Keep the compressed form when it saves space, or when asked to always compress.
@@ -272,6 +274,9 @@ func (c *Cache) putPayload(ctx context.Context, key string, codecID byte, payloa
 		buf = append(buf, payload...)
 	}
 	putHeader(buf, h)
+	if c.signer != nil {
+		buf = c.signer.sign(key, buf)
+	}
 	return c.wrap("put", c.store.Set(ctx, key, buf, expires))
 }
 
@@ -326,6 +331,11 @@ func (c *Cache) fetchPayload(ctx context.Context, key string, codecID byte, want
 	raw, _, err := c.store.Get(ctx, key)
 	if err != nil {
 		return nil, 0, c.wrap("fetch", err)
+	}
+	raw, err = c.openEntry(key, raw) // the tag is checked before anything is decoded
+	if err != nil {
+		c.dropCorrupt(ctx, key, err)
+		return nil, 0, ErrNotFound
 	}
 	h, payload, err := decodeEntry(raw, c.cfg.MaxValueSize)
 	if err != nil {

@@ -15,9 +15,14 @@ import (
 //	0      1     magic 0xCA
 //	1      1     format version (1)
 //	2      1     codec ID (codecs.IDVanilla, ...; 0 for raw bytes)
-//	3      1     flags: bit 0 = payload is zstd-compressed
+//	3      1     flags: bit 0 = payload is zstd-compressed,
+//	                    bit 1 = signed: the entry ends with a 32-byte tag (sign.go)
 //	4      8     expiry, Unix milliseconds
 //	12     ...   payload
+//	end-32 32    HMAC-SHA-256 tag, when signed (not part of the payload)
+//
+// decodeEntry reads an entry whose tag, if any, was checked and cut off
+// (Cache.openEntry).
 const (
 	entryMagic      = 0xCA
 	entryVersion    = 1
@@ -32,6 +37,7 @@ var errCorruptEntry = errors.New("cachette: corrupt entry")
 type entryHeader struct {
 	codec      byte
 	compressed bool
+	signed     bool // the stored entry ended with a tag (cut off before decodeEntry)
 	expiresAt  time.Time
 }
 
@@ -40,6 +46,9 @@ func putHeader(b []byte, h entryHeader) {
 	var flags byte
 	if h.compressed {
 		flags |= flagCompressed
+	}
+	if h.signed {
+		flags |= flagSigned
 	}
 	b[0], b[1], b[2], b[3] = entryMagic, entryVersion, h.codec, flags
 	binary.BigEndian.PutUint64(b[4:entryHeaderSize], uint64(h.expiresAt.UnixMilli()))
@@ -61,11 +70,12 @@ func decodeEntry(b []byte, limit int) (entryHeader, []byte, error) {
 	if b[1] != entryVersion {
 		return h, nil, fmt.Errorf("%w: unknown format version %d", errCorruptEntry, b[1])
 	}
-	if b[3]&^flagCompressed != 0 {
+	if b[3]&^(flagCompressed|flagSigned) != 0 {
 		return h, nil, fmt.Errorf("%w: unknown flags 0x%02x", errCorruptEntry, b[3])
 	}
 	h.codec = b[2]
 	h.compressed = b[3]&flagCompressed != 0
+	h.signed = b[3]&flagSigned != 0
 	h.expiresAt = time.UnixMilli(int64(binary.BigEndian.Uint64(b[4:12])))
 	payload := b[entryHeaderSize:]
 	if h.compressed {

@@ -13,6 +13,7 @@ type EntryInfo struct {
 	CodecID     byte      // codec ID of the header; 0 for bytes stored by PutBytes
 	Codec       string    // name of the codec with that ID: "raw" for PutBytes, "" when no linked codec has the ID
 	Compressed  bool      // the payload is stored zstd-compressed
+	Signed      bool      // the entry ends with an HMAC-SHA-256 tag (Config.SigningKey); InspectEntry does not check it
 	ExpiresAt   time.Time // expiry, to the millisecond
 	StoredSize  int       // bytes as the store holds them, header included
 	PayloadSize int       // bytes of the payload, decompressed
@@ -30,8 +31,8 @@ const CodecRaw = "raw"
 // decompressed. Malformed bytes give an error, with the fields read so far
 // filled in; they never panic.
 //
-// The entry format has no tags and no signature today; a later format
-// version that adds them will add them here.
+// A signed entry (Config.SigningKey) has Signed set; its tag is cut off
+// and not checked (InspectEntry has no key): Fetch is what checks it.
 func InspectEntry(raw []byte, maxValueSize int) (EntryInfo, error) {
 	if maxValueSize <= 0 {
 		maxValueSize = DefaultMaxValueSize
@@ -43,7 +44,12 @@ func InspectEntry(raw []byte, maxValueSize int) (EntryInfo, error) {
 		info.Compressed = raw[3]&flagCompressed != 0
 		info.Codec = codecName(raw[2])
 	}
-	h, payload, err := decodeEntry(raw, maxValueSize)
+	body, tag, err := splitTag(raw)
+	if err != nil {
+		return info, err
+	}
+	info.Signed = tag != nil
+	h, payload, err := decodeEntry(body, maxValueSize)
 	info.ExpiresAt = h.expiresAt // zero when the header did not parse
 	if err != nil {
 		return info, err
