@@ -78,11 +78,13 @@ type signer struct {
 	namespace []byte       // length-prefixed namespace, written before the key
 }
 
-// macState is an HMAC-SHA-256 of one key and a buffer for what precedes
-// the entry bytes, reused so that a tag costs no allocation.
+// macState is an HMAC-SHA-256 of one key, with buffers for what precedes
+// the entry bytes and for the tag, reused so that a tag costs no
+// allocation.
 type macState struct {
 	h   hash.Hash
 	buf []byte
+	sum []byte
 }
 
 // newSigner returns nil when cfg has no signing key.
@@ -120,8 +122,9 @@ func unwrapStore(store backends.Backend) backends.Backend {
 	}
 }
 
-// mac appends to dst the tag, with key i, of body stored under key.
-func (s *signer) mac(dst []byte, i int, key string, body []byte) []byte {
+// withTag calls f with the tag, made with key i, of body stored under
+// key; the tag is valid only during the call.
+func (s *signer) withTag(i int, key string, body []byte, f func(tag []byte)) {
 	m := s.keys[i].Get().(*macState)
 	m.h.Reset()
 	m.buf = append(m.buf[:0], s.namespace...)
@@ -129,18 +132,19 @@ func (s *signer) mac(dst []byte, i int, key string, body []byte) []byte {
 	m.buf = append(m.buf, key...)
 	m.h.Write(m.buf)
 	m.h.Write(body)
-	dst = m.h.Sum(dst)
+	m.sum = m.h.Sum(m.sum[:0])
+	f(m.sum)
 	if cap(m.buf) <= 4<<10 {
 		s.keys[i].Put(m)
 	}
-	return dst
 }
 
 // sign sets the signed flag of the entry in buf (header already written)
 // and appends its tag.
 func (s *signer) sign(key string, buf []byte) []byte {
 	buf[3] |= flagSigned
-	return s.mac(buf, 0, key, buf)
+	s.withTag(0, key, buf, func(tag []byte) { buf = append(buf, tag...) })
+	return buf
 }
 
 // verify checks the tag of the entry b stored under key and returns the
@@ -154,9 +158,10 @@ func (s *signer) verify(key string, b []byte) ([]byte, error) {
 	if tag == nil {
 		return nil, fmt.Errorf("%w: the entry is not signed", errUnauthenticated)
 	}
-	var sum [macSize]byte
 	for i := range s.keys {
-		if hmac.Equal(s.mac(sum[:0], i, key, body), tag) {
+		ok := false
+		s.withTag(i, key, body, func(sum []byte) { ok = hmac.Equal(sum, tag) })
+		if ok {
 			return body, nil
 		}
 	}

@@ -1,0 +1,115 @@
+package cachette
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/cachette-go/cachette/backends/inmemory"
+	"github.com/cachette-go/cachette/codecs"
+)
+
+const testSigningKey = "0123456789abcdef0123456789abcdef"
+
+// TestSignedEntryLayout computes the tag of an entry Put stored with
+// crypto/hmac directly, from the layout documented in sign.go.
+func TestSignedEntryLayout(t *testing.T) {
+	ctx := context.Background()
+	c, err := New(ctx, Config{SigningKey: testSigningKey, Prefix: "app", Compression: "disabled"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Put(ctx, "user:1", "Ada"); err != nil {
+		t.Fatal(err)
+	}
+	raw, _, err := c.Backend().Get(ctx, "user:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, tag := raw[:len(raw)-macSize], raw[len(raw)-macSize:]
+	if len(body) != entryHeaderSize+3 || body[3] != flagSigned || string(body[entryHeaderSize:]) != "Ada" {
+		t.Fatalf("entry = % x; want a 12-byte header with flags 0x02, the payload, a 32-byte tag", raw)
+	}
+	m := hmac.New(sha256.New, []byte(testSigningKey))
+	m.Write(binary.BigEndian.AppendUint32(nil, 3))
+	m.Write([]byte("app"))
+	m.Write(binary.BigEndian.AppendUint32(nil, 6))
+	m.Write([]byte("user:1"))
+	m.Write(body)
+	if want := m.Sum(nil); !bytes.Equal(tag, want) {
+		t.Fatalf("tag = % x, want % x", tag, want)
+	}
+}
+
+// TestSignAllocations: signing and checking reuse their HMAC state.
+func TestSignAllocations(t *testing.T) {
+	if raceBuild {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
+	s := newSigner(Config{SigningKey: testSigningKey, Prefix: "p"}, inmemory.New(inmemory.Options{}))
+	entry := make([]byte, entryHeaderSize, entryHeaderSize+1024+macSize)
+	putHeader(entry, entryHeader{codec: codecRaw, expiresAt: time.Now()})
+	entry = append(entry, bytes.Repeat([]byte("x"), 1024)...)
+	signed := s.sign("some-key", entry)
+	if _, err := s.verify("some-key", signed); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		if _, err := s.verify("some-key", signed); err != nil {
+			t.Fatal(err)
+		}
+	}); n > 0 {
+		t.Errorf("verify allocates %v times", n)
+	}
+}
+
+// FuzzVerifyEntry feeds store bytes to the tag check of a signing cache
+// and to the tag split of a cache without a key: neither panics, every
+// refusal wraps errCorruptEntry, and what passes decodes like any entry.
+func FuzzVerifyEntry(f *testing.F) {
+	s := newSigner(Config{SigningKey: testSigningKey, Prefix: "cachette"}, inmemory.New(inmemory.Options{}))
+	exp := time.UnixMilli(1_700_000_000_000)
+	for _, h := range []entryHeader{
+		{codec: codecs.IDVanilla, expiresAt: exp},
+		{codec: codecRaw, compressed: true, expiresAt: exp},
+	} {
+		e := entryBytes(h, []byte("Hello, World!"))
+		f.Add("k", e)
+		signed := s.sign("k", bytes.Clone(e))
+		f.Add("k", signed)
+		f.Add("other", signed)
+		f.Add("k", signed[:len(signed)-1])
+	}
+	f.Add("", []byte{entryMagic, entryVersion, 0, flagSigned})
+	f.Fuzz(func(t *testing.T, key string, data []byte) {
+		body, err := s.verify(key, data)
+		if err != nil {
+			if !errors.Is(err, errCorruptEntry) || body != nil {
+				t.Fatalf("verify = %d bytes, %v; want nil and an error wrapping errCorruptEntry", len(body), err)
+			}
+		} else {
+			if !bytes.Equal(s.sign(key, bytes.Clone(body)), data) {
+				t.Fatalf("verify accepted % x, which is not what sign makes of its body", data)
+			}
+			if _, _, err := decodeEntry(body, DefaultMaxValueSize); err != nil && !errors.Is(err, errCorruptEntry) {
+				t.Fatalf("decodeEntry of a verified entry: %v", err)
+			}
+		}
+		body, tag, err := splitTag(data)
+		switch {
+		case err != nil:
+			if !errors.Is(err, errCorruptEntry) || body != nil {
+				t.Fatalf("splitTag = %d bytes, %v", len(body), err)
+			}
+		case tag == nil && !bytes.Equal(body, data),
+			tag != nil && (len(tag) != macSize || len(body)+macSize != len(data)):
+			t.Fatalf("splitTag(% x) = % x, % x", data, body, tag)
+		}
+	})
+}
