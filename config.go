@@ -44,8 +44,9 @@
 //
 // A key that is given counts as given even when its value is empty:
 // table_name="" with backend=mongodb is an error rather than the default,
-// and so are an empty ttl, backend, compression or prefix. An empty codec
-// means vanilla. An unknown key is an error, so a typo never falls back to
+// and so are an empty ttl, backend, compression, prefix or signing_key
+// (an empty signing_key, a secret that did not load, would otherwise turn
+// signing off). An empty codec means vanilla. An unknown key is an error, so a typo never falls back to
 // the in-memory default silently.
 //
 // ConfigFromEnv reads the same keys from variables named prefix + upper-case

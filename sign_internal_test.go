@@ -113,3 +113,31 @@ func FuzzVerifyEntry(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkTag measures the tag alone on a 1 KiB payload: sign (Put) and
+// verify (Fetch). bench/results/signing.md has the figures.
+func BenchmarkTag(b *testing.B) {
+	s := newSigner(Config{SigningKey: testSigningKey, Prefix: "cachette"}, inmemory.New(inmemory.Options{}))
+	entry := make([]byte, entryHeaderSize, entryHeaderSize+1024+macSize)
+	putHeader(entry, entryHeader{codec: codecRaw, expiresAt: time.Now()})
+	entry = append(entry, bytes.Repeat([]byte("x"), 1024)...)
+	signed := s.sign("key:123", bytes.Clone(entry))
+	b.Run("sign/1KiB", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(entry)))
+		buf := make([]byte, len(entry), len(entry)+macSize)
+		for b.Loop() {
+			copy(buf, entry)
+			s.sign("key:123", buf[:len(entry)])
+		}
+	})
+	b.Run("verify/1KiB", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(signed)))
+		for b.Loop() {
+			if _, err := s.verify("key:123", signed); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -133,8 +133,7 @@ func TestSignedEntryRefused(t *testing.T) {
 			var err error
 			var s string
 			if strings.HasPrefix(tt.name, "FetchBytes") {
-				var n uint64
-				n = allocated(func() { _, _, err = tt.reader.c.FetchBytes(ctx, tt.key) })
+				n := allocated(func() { _, _, err = tt.reader.c.FetchBytes(ctx, tt.key) })
 				if n > 1<<20 {
 					t.Errorf("refusing a %d-byte entry allocated %d bytes", len(raw), n)
 				}
@@ -272,4 +271,33 @@ func TestSigningKeyConfig(t *testing.T) {
 			t.Fatalf("ConfigFromEnv with a short key = %v; want an error naming signing_key without its value", err)
 		}
 	})
+}
+
+// TestVerifyEntry: what tools reading Backend().Get learn from VerifyEntry
+// matches what Fetch does.
+func TestVerifyEntry(t *testing.T) {
+	ctx := context.Background()
+	open := sharedCaches(t)
+	a, _ := open(cachette.Config{SigningKey: keyA})
+	b, _ := open(cachette.Config{SigningKey: keyB})
+	plain, _ := open(cachette.Config{})
+	if err := a.Put(ctx, "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	raw, _, err := a.Backend().Get(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.VerifyEntry("k", raw); err != nil {
+		t.Errorf("VerifyEntry by the signer = %v", err)
+	}
+	if err := plain.VerifyEntry("k", raw); err != nil {
+		t.Errorf("VerifyEntry without a key = %v, want nil (nothing is checked)", err)
+	}
+	if err := a.VerifyEntry("k2", raw); err == nil || !strings.Contains(err.Error(), "not authenticated") {
+		t.Errorf("VerifyEntry under another key = %v", err)
+	}
+	if err := b.VerifyEntry("k", raw); err == nil || strings.Contains(err.Error(), keyA) || strings.Contains(err.Error(), keyB) {
+		t.Errorf("VerifyEntry with another signing key = %v", err)
+	}
 }
