@@ -1,24 +1,3 @@
-// Package cachette is a cache client with one API over many stores.
-//
-// A Cache is configured once (Config, LoadConfig or ConfigFromEnv) and then
-// offers Put, Fetch, Clear and Flush over the chosen backend, encoding values
-// with the chosen codec. Every stored entry carries a small header (format
-// version, codec, compression flag, expiry in milliseconds), so a reader
-// never guesses: an entry written by another codec, or bytes that do not
-// decode, are a miss, are removed and are logged, never a panic. Decoding
-// is bounded by Config.MaxValueSize: whatever its bytes, a stored entry
-// never makes a reader allocate more than a small multiple of the largest
-// value the cache itself stores. Expiry is exact to the millisecond on
-// every backend. Concurrent GetOrLoad calls for one key run the loader
-// once; a caller that leaves or a loader that panics never breaks the
-// others. Config.Observer, if set, is told of lookups, loads and store
-// calls, for metrics and traces; the otelcache module (a Go module of its
-// own) implements it with OpenTelemetry.
-//
-// Backends other than inmemory and gob are linked by importing their package,
-// like database/sql drivers:
-//
-//	import _ "github.com/cachette-go/cachette/backends/redis"
 package cachette
 
 import (
@@ -60,6 +39,9 @@ type Cache struct {
 	flights group
 	signer  *signer // Config.SigningKey (sign.go); nil: entries are not signed
 
+	stats      stats    // Stats (stats.go)
+	refreshing sync.Map // keys being refreshed in the background (stale.go)
+
 	closed    chan struct{}
 	closeOnce sync.Once
 }
@@ -68,7 +50,26 @@ type Cache struct {
 type Option func(*callOptions)
 
 type callOptions struct {
-	ttl time.Duration
+	ttl          time.Duration
+	uncompressed bool // Uncompressed
+
+	swr, sie time.Duration // stale windows (stale.go)
+	negTTL   time.Duration // negative caching (negative.go)
+	tags     []string      // WithTags (tags.go)
+
+	// tagBlock holds the versions of tags when tagsStamped: GetOrLoad
+	// reads them before its load runs (stale.go, planWrite).
+	tagBlock    string
+	tagsStamped bool
+}
+
+// Uncompressed stores the value of one Put or PutBytes as it is, whatever
+// Config.Compression says: for a value that is compressed already, or one
+// its reader wants to find without a decompression (httpcache compresses
+// the bodies it stores itself, so that a HIT on a hot entry decompresses
+// nothing).
+func Uncompressed() Option {
+	return func(o *callOptions) { o.uncompressed = true }
 }
 
 // WithTTL sets the time to live of one Put (or of the value GetOrLoad
@@ -223,49 +224,70 @@ func (c *Cache) wrap(op string, err error) error {
 	if err == nil || errors.Is(err, ErrNotFound) {
 		return err
 	}
+	c.stats.storeError()
 	return fmt.Errorf("cachette %s (%s): %w", op, c.cfg.Backend, err)
 }
 
-func (c *Cache) ttlOf(opts []Option) time.Duration {
+// callOpts applies opts to the cache's defaults.
+func (c *Cache) callOpts(opts []Option) callOptions {
 	o := callOptions{ttl: c.cfg.TTL}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return o.ttl
+	return o
 }
 
 // Put stores value under key with the cache's codec, for Config.TTL or
-// the TTL given by WithTTL.
+// the TTL given by WithTTL. WithTags, WithStaleWhileRevalidate and
+// WithStaleIfError apply to the stored entry too.
 func (c *Cache) Put(ctx context.Context, key string, value any, opts ...Option) error {
+	return c.put(ctx, key, value, c.callOpts(opts))
+}
+
+func (c *Cache) put(ctx context.Context, key string, value any, o callOptions) error {
 	payload, err := c.codec.Encode(value)
 	if err != nil {
 		return fmt.Errorf("cachette put %q: %w", key, err)
 	}
-	return c.putPayload(ctx, key, c.codec.ID(), payload, c.ttlOf(opts))
+	return c.putPayload(ctx, key, c.codec.ID(), payload, o)
 }
 
 // PutBytes stores raw bytes under key without the codec (still compressed
 // according to Config.Compression). FetchBytes reads them back. httpcache
-// stores responses this way, whatever the cache's codec.
+// stores responses this way, whatever the cache's codec. WithTags and the
+// stale windows apply as on Put.
 func (c *Cache) PutBytes(ctx context.Context, key string, value []byte, opts ...Option) error {
-	return c.putPayload(ctx, key, codecRaw, value, c.ttlOf(opts))
+	return c.putPayload(ctx, key, codecRaw, value, c.callOpts(opts))
 }
 
-func (c *Cache) putPayload(ctx context.Context, key string, codecID byte, payload []byte, ttl time.Duration) error {
+func (c *Cache) putPayload(ctx context.Context, key string, codecID byte, payload []byte, o callOptions) error {
 	if c.isClosed() {
 		return ErrClosed
 	}
 	if len(payload) > c.cfg.MaxValueSize {
 		return fmt.Errorf("cachette put %q: %d bytes, more than max_value_size %d: %w", key, len(payload), c.cfg.MaxValueSize, ErrTooLarge)
 	}
-	// The header keeps milliseconds; the store gets the same instant.
-	expires := time.UnixMilli(time.Now().Add(ttl).UnixMilli())
-	h := entryHeader{codec: codecID, expiresAt: expires}
+	w, err := c.planWrite(ctx, o) // expiry, stale window, tag versions (stale.go)
+	if err != nil {
+		return fmt.Errorf("cachette put %q: %w", key, err)
+	}
+	w.h.codec = codecID
+	return c.wrap("put", c.store.Set(ctx, key, c.encodeEntry(key, w.h, payload, !o.uncompressed), w.storeExpiry))
+}
+
+// encodeEntry returns the stored form of payload under header h (its
+// extension block included), compressed according to the configuration
+// when compress is true, and signed for key when the cache signs.
+func (c *Cache) encodeEntry(key string, h entryHeader, payload []byte, compress bool) []byte {
 	buf := make([]byte, entryHeaderSize, entryHeaderSize+len(payload)+macSize)
-	if codecs.ShouldCompress(c.cfg.Compression, c.cfg.CompressionMinSize, len(payload)) {
+	if h.ext {
+		buf = appendExt(buf, h)
+	}
+	if compress && codecs.ShouldCompress(c.cfg.Compression, c.cfg.CompressionMinSize, len(payload)) {
+		before := len(buf)
 		compressed := codecs.Compress(buf, payload)
 		// Keep the compressed form when it saves space, or when asked to always compress.
-		if len(compressed)-entryHeaderSize < len(payload) || strings.EqualFold(c.cfg.Compression, codecs.CompressAll) {
+		if len(compressed)-before < len(payload) || strings.EqualFold(c.cfg.Compression, codecs.CompressAll) {
 			h.compressed = true
 			buf = compressed
 		}
@@ -277,7 +299,7 @@ func (c *Cache) putPayload(ctx context.Context, key string, codecID byte, payloa
 	if c.signer != nil {
 		buf = c.signer.sign(key, buf)
 	}
-	return c.wrap("put", c.store.Set(ctx, key, buf, expires))
+	return buf
 }
 
 // Fetch decodes the value stored under key into dst, a non-nil pointer. It
@@ -322,31 +344,23 @@ func (c *Cache) FetchBytes(ctx context.Context, key string) ([]byte, time.Durati
 }
 
 // fetchPayload reads and checks the entry under key. Stores never return
-// expired entries, so the clock is read again only when the caller wants
-// the time left (reading it costs as much as the rest of an in-memory hit).
+// entries past their store expiry, which is the entry's own unless it has
+// a stale window, so the clock is read again only for those and when the
+// caller wants the time left (reading it costs as much as the rest of an
+// in-memory hit).
 func (c *Cache) fetchPayload(ctx context.Context, key string, codecID byte, wantTTL bool) ([]byte, time.Duration, error) {
 	if c.isClosed() {
 		return nil, 0, ErrClosed
 	}
-	raw, _, err := c.store.Get(ctx, key)
+	h, payload, err := c.readEntry(ctx, key, codecID) // (stale.go)
 	if err != nil {
-		return nil, 0, c.wrap("fetch", err)
+		return nil, 0, err
 	}
-	raw, err = c.openEntry(key, raw) // the tag is checked before anything is decoded
-	if err != nil {
-		c.dropCorrupt(ctx, key, err)
+	if h.negative {
 		return nil, 0, ErrNotFound
 	}
-	h, payload, err := decodeEntry(raw, c.cfg.MaxValueSize)
-	if err != nil {
-		c.dropCorrupt(ctx, key, err)
-		return nil, 0, ErrNotFound
-	}
-	if h.codec != codecID {
-		c.dropCorrupt(ctx, key, fmt.Errorf("%w: written with codec ID %d, read with %d", errCorruptEntry, h.codec, codecID))
-		return nil, 0, ErrNotFound
-	}
-	if !wantTTL {
+	// Only an entry with a stale window outlives its expiry in the store.
+	if !wantTTL && h.staleWindow == 0 {
 		return payload, 0, nil
 	}
 	left := time.Until(h.expiresAt)
@@ -453,48 +467,84 @@ func (c *Cache) Close() error {
 // A codec that cannot hold T (vanilla, with anything but string or
 // []byte) is an error wrapping codecs.ErrType, returned before the store
 // is read and before load runs.
+//
+// Options: WithTTL and WithTags apply to the stored value (the versions of
+// its tags are read before load runs, so that an InvalidateTags while it
+// runs makes the value a miss). WithStaleWhileRevalidate and
+// WithStaleIfError keep it in the store past its TTL and let GetOrLoad
+// return it then, inside their windows: at once, with a reload in the
+// background, or when load fails. WithNegativeTTL remembers a load error
+// wrapping ErrNotFound. The options of the call whose load runs decide
+// what is stored; each caller's own decide what it is served.
 func GetOrLoad[T any](ctx context.Context, c *Cache, key string, load func(context.Context) (T, error), opts ...Option) (T, error) {
 	var zero T
 	typ := reflect.TypeFor[T]()
 	if err := codecs.CheckType(c.codec, typ); err != nil {
 		return zero, fmt.Errorf("cachette getorload %q: %w", key, err)
 	}
+	o := c.callOpts(opts)
 	var v T
-	_, err := c.fetch(ctx, key, &v, false)
-	c.observeLookup(ctx, key, err)
-	if err == nil {
+	st, err := c.readForLoad(ctx, key, &v, o) // fresh, stale or negative (stale.go)
+	switch st {
+	case readFresh:
+		c.observeLookup(ctx, key, nil)
 		return v, nil
+	case readNegative:
+		c.observeLookup(ctx, key, nil)
+		return zero, ErrNotFound
+	case readStaleRevalidate:
+		c.observeStale(ctx, key)
+		refreshInBackground(ctx, c, key, load, o)
+		return v, nil
+	case readStaleIfError:
+		// Reported once the load's outcome is known.
+	default:
+		c.observeLookup(ctx, key, err)
 	}
 	if errors.Is(err, ErrClosed) {
 		return zero, err
 	}
-	if !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		c.log.WarnContext(ctx, "cachette: fetch failed, loading", "backend", c.cfg.Backend, "key", key, "error", err)
 	}
-	res, err, _ := c.flights.do(ctx, flightKey{typ, key}, func(ctx context.Context) (any, error) {
-		// Another flight may have stored it while this one queued.
-		var cached T
-		if _, err := c.fetch(ctx, key, &cached, false); err == nil {
-			return cached, nil
+	res, err, _ := c.flights.do(ctx, flightKey{typ, key}, loadFlight(c, key, load, o))
+	if st == readStaleIfError {
+		if c.serveStaleOnError(ctx, key, err) {
+			return v, nil
 		}
-		var loaded T
-		var err error
-		if o := c.cfg.Observer; o != nil {
-			loaded, err = runLoad(ctx, o, key, load)
-		} else {
-			loaded, err = load(ctx)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if perr := c.Put(ctx, key, loaded, opts...); perr != nil {
-			c.log.WarnContext(ctx, "cachette: storing loaded value failed", "backend", c.cfg.Backend, "key", key, "error", perr)
-		}
-		return loaded, nil
-	})
+		c.observeLookup(ctx, key, ErrNotFound)
+	}
 	if err != nil {
 		return zero, err
 	}
 	out, _ := res.(T) // a nil interface value, when T is an interface type
 	return out, nil
+}
+
+// loadFlight is the flight of GetOrLoad for key: unless another flight
+// stored the value meanwhile, it runs load and stores its value with o, or
+// remembers a not-found (WithNegativeTTL). A store error is logged and the
+// loaded value still returned.
+func loadFlight[T any](c *Cache, key string, load func(context.Context) (T, error), o callOptions) func(context.Context) (any, error) {
+	return func(ctx context.Context) (any, error) {
+		// Another flight may have stored it while this one queued.
+		var cached T
+		if _, err := c.fetch(ctx, key, &cached, false); err == nil {
+			return cached, nil
+		}
+		// Tag versions are taken before the load, so that an
+		// InvalidateTags while it runs makes its value a miss (stale.go).
+		o, serr := c.stampBeforeLoad(ctx, o)
+		loaded, err := callLoad(ctx, c, key, load)
+		if err != nil {
+			return nil, c.loadFailed(ctx, key, err, o)
+		}
+		if serr == nil {
+			serr = c.put(ctx, key, loaded, o)
+		}
+		if serr != nil {
+			c.log.WarnContext(ctx, "cachette: storing loaded value failed", "backend", c.cfg.Backend, "key", key, "error", serr)
+		}
+		return loaded, nil
+	}
 }

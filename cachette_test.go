@@ -297,6 +297,33 @@ func TestCompressionMinSize(t *testing.T) {
 	}
 }
 
+func TestUncompressedOption(t *testing.T) {
+	big := strings.Repeat("compressible ", 2000)
+	for _, mode := range []string{"smart", "all"} {
+		c, _ := newCache(t, cachette.Config{Compression: mode})
+		ctx := context.Background()
+		if err := c.Put(ctx, "k", big, cachette.Uncompressed()); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.PutBytes(ctx, "b", []byte(big), cachette.Uncompressed(), cachette.WithTTL(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		for _, key := range []string{"k", "b"} {
+			raw, _, _ := c.Backend().Get(ctx, key)
+			if raw[3]&1 != 0 || len(raw) < len(big) {
+				t.Errorf("%s: %s stored compressed despite Uncompressed", mode, key)
+			}
+		}
+		var s string
+		if err := c.Fetch(ctx, "k", &s); err != nil || s != big {
+			t.Fatalf("%s: round trip failed: %v", mode, err)
+		}
+		if b, left, err := c.FetchBytes(ctx, "b"); err != nil || string(b) != big || left <= 0 || left > time.Minute {
+			t.Fatalf("%s: bytes round trip failed: %v (ttl %v)", mode, err, left)
+		}
+	}
+}
+
 func TestGetOrLoadSingleFlight(t *testing.T) {
 	c, _ := newCache(t, cachette.Config{Codec: "json"})
 	ctx := context.Background()

@@ -1,85 +1,3 @@
-// # Configuration
-//
-// A Config can be written as a Go literal, or read from snake_case
-// key/value pairs by LoadConfig (Cachette's load_config) or from the
-// environment by ConfigFromEnv. Keys, backend names and codec names are
-// case-insensitive; values are trimmed of surrounding white space.
-//
-//	key                   field               default        meaning
-//	backend               Backend             inmemory       inmemory, gob (alias pickle), memcached, mongodb, redis, valkey, dynamodb
-//	codec                 Codec               vanilla        vanilla (also ""), json, gob (alias pickle), msgpack, feather, parquet
-//	ttl                   TTL                 60             whole seconds, 1 to 3600
-//	prefix                Prefix              cachette       namespace of this cache inside a shared store; not empty, no ":"
-//	redis_url             RedisURL                           redis://[user:pass@]host[:port][/db] or rediss://; comma-separated for a cluster
-//	valkey_url            ValkeyURL                          valkey:// or valkeys:// (redis:// and rediss:// too); comma-separated for a cluster
-//	memcached_host        MemcachedHost                      host[:port][,host[:port]...], no scheme; port 11211 by default
-//	mongodb_url           MongoDBURL                         mongodb://[user:pass@]host[:port][,host[:port]...] or mongodb+srv://host
-//	database_name         DatabaseName        cachette-db    MongoDB database
-//	table_name            TableName           cachette       MongoDB collection or DynamoDB table
-//	pickle_path           PicklePath                         directory of the gob file store
-//	dynamodb_url          DynamoDBURL                        http:// or https:// endpoint (local DynamoDB); else the AWS default
-//	region                Region                             AWS region of DynamoDB
-//	compression           Compression         smart          smart, all, disabled
-//	compression_min_size  CompressionMinSize  1024           bytes, 0 or more; smart compresses payloads at least this big
-//	max_value_size        MaxValueSize        67108864       bytes, 1 to 536870912; the largest value stored or decoded
-//	signing_key           SigningKey                         secret of at least 32 bytes (or several, comma-separated); "" = entries are not signed
-//
-// Which keys are required depends on the backend: memcached needs
-// memcached_host; mongodb needs mongodb_url (database_name and table_name
-// have defaults); redis needs redis_url; valkey needs valkey_url; gob (and
-// pickle) needs pickle_path; dynamodb needs a region or a dynamodb_url. Keys
-// that belong to another backend are not checked and not used.
-//
-// The keys after prefix in the table belong to the stores: each store
-// declares the keys it reads, and checks them, in the backends.Driver it
-// registers (the way a database/sql driver owns its data source name);
-// cachette itself checks only the other keys. The shipped stores' keys are
-// known and checked even when their package is not imported, so a
-// configuration is accepted or refused the same way whether its store is
-// linked or not (New then names the missing import). A store that another
-// package registers with backends.RegisterDriver, before LoadConfig or
-// ConfigFromEnv runs, gets its keys accepted, checked when it is the
-// backend, and delivered in backends.Settings.Values, defaults included; in
-// a Config they are held by BackendValues.
-//
-// A key that is given counts as given even when its value is empty:
-// table_name="" with backend=mongodb is an error rather than the default,
-// and so are an empty ttl, backend, compression, prefix or signing_key
-// (an empty signing_key, a secret that did not load, would otherwise turn
-// signing off). An empty codec means vanilla. An unknown key is an error, so a typo never falls back to
-// the in-memory default silently.
-//
-// ConfigFromEnv reads the same keys from variables named prefix + upper-case
-// key (CACHETTE_BACKEND, CACHETTE_REDIS_URL, CACHETTE_TTL, ...). A variable
-// that is set counts as given, even if empty, and any other variable that
-// starts with the prefix is an error (CACHETTE_REDIS_ULR names no key),
-// except prefix + "TEST_" variables, which the test suites read.
-//
-// max_value_size (64 MiB by default, at most 512 MiB) bounds what one
-// entry may cost. Put and PutBytes refuse a value whose encoded bytes
-// (before compression) are longer, with an error wrapping ErrTooLarge, and
-// a stored entry that is longer, or whose zstd frames declare more, is a
-// miss (removed and logged) that is never decompressed. So however its
-// bytes were written (by another process, or by anyone who can write to a
-// shared Redis or memcached), an entry never makes a reader allocate much
-// more than max_value_size. Processes that share a store should share the
-// setting. httpcache stores each response as one value: responses larger
-// than max_value_size (less a few hundred bytes of headers) are not stored,
-// so keep its Options.MaxBodySize below it (the defaults are 8 MiB and 64 MiB).
-//
-// Validation never connects to anything. Its error wraps ErrInvalidConfig
-// and names every bad key, each in double quotes, for example
-//
-//	The "ttl" value must be between 1 and 3600 seconds
-//	The "redis_url" cannot be empty when using redis as backend
-//
-// URLs and memcached_host entries are never quoted in errors, so passwords
-// in them cannot leak; an error names the key and says what is wrong.
-//
-// LoadConfig keeps backend and codec names as given, lower-cased ("pickle"
-// stays "pickle"); New resolves the aliases. The prefix may not contain ":",
-// because keys are stored as "prefix:key" and a cache with prefix "a" would
-// otherwise flush the keys of a cache with prefix "a:b".
 package cachette
 
 import (
@@ -119,7 +37,7 @@ const (
 // Config configures a Cache. The zero value is the in-memory default.
 type Config struct {
 	Backend            string        // "inmemory" (default) | "gob" (alias "pickle") | "memcached" | "mongodb" | "redis" | "valkey" | "dynamodb"
-	Codec              string        // "vanilla" (default, also "") | "json" | "gob" (alias "pickle") | "msgpack" | "feather" | "parquet"
+	Codec              string        // "vanilla" (default, also "") | "json" | "gob" (alias "pickle") | "msgpack" | "gojson" (alias "orjson") | "feather" | "parquet" | "csv"
 	TTL                time.Duration // default 60s; must be 1s..3600s
 	Prefix             string        // namespace of this cache inside a shared store; default "cachette"
 	RedisURL           string        // redis://[user:pass@]host:port[/db], rediss://, or several nodes for a cluster
@@ -273,7 +191,7 @@ func (c Config) storeValues(d backends.Driver) backends.Values {
 var shippedBackends = []string{"inmemory", "gob", "pickle", "memcached", "mongodb", "redis", "valkey", "dynamodb"}
 
 // shippedCodecs are the codec names cachette ships, for error messages.
-var shippedCodecs = []string{"vanilla", "json", "gob", "pickle", "msgpack", "feather", "parquet"}
+var shippedCodecs = []string{"vanilla", "json", "gob", "pickle", "msgpack", "gojson", "orjson", "feather", "parquet", "csv"}
 
 // problem is one thing wrong with a configuration, about one key.
 type problem struct {

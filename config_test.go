@@ -1,10 +1,13 @@
 package cachette
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cachette-go/cachette/codecs"
 )
 
 const (
@@ -64,7 +67,8 @@ func TestLoadConfigValid(t *testing.T) {
 		{{"codec", "json"}, {"compression", "all"}, {"compression_min_size", "0"}},
 		{{"codec", "pickle"}, {"compression", "disabled"}},
 		{{"codec", "msgpack"}, {"prefix", "my-app"}},
-		{{"codec", "feather"}}, {{"codec", "parquet"}},
+		{{"codec", "feather"}}, {{"codec", "parquet"}}, {{"codec", "csv"}},
+		{{"codec", "gojson"}}, {{"codec", "orjson"}}, {{"codec", "ORJSON"}},
 		// Keys and names are case-insensitive; values are trimmed.
 		{{"BACKEND", "Redis"}, {"Redis_URL", " redis://localhost:6379 "}, {"Codec", "JSON"}, {"TTL", " 30 "}},
 		// Keys of another backend are neither checked nor used.
@@ -128,7 +132,7 @@ func TestLoadConfigInvalid(t *testing.T) {
 		// Names.
 		{[]kv{{"backend", "memcache"}}, `The "backend" value "memcache" is unknown; use one of inmemory, gob, pickle, memcached, mongodb, redis, valkey, dynamodb`},
 		{[]kv{{"backend", ""}}, `The "backend" value "" is unknown`},
-		{[]kv{{"codec", "xml"}}, `The "codec" value "xml" is unknown; use one of vanilla, json, gob, pickle, msgpack, feather, parquet`},
+		{[]kv{{"codec", "xml"}}, `The "codec" value "xml" is unknown; use one of vanilla, json, gob, pickle, msgpack, gojson, orjson, feather, parquet, csv`},
 		{[]kv{{"compression", "zip"}}, `The "compression" value "zip" is unknown; use one of smart, all, disabled`},
 		{[]kv{{"compression", ""}}, `The "compression" value "" is unknown`},
 		{[]kv{{"compression_min_size", "-1"}}, `The "compression_min_size" value must be a whole number of bytes, 0 or more`},
@@ -460,5 +464,23 @@ func TestConfigFromEnvIgnoresTestVariables(t *testing.T) {
 	t.Setenv("CACHETTE_BACKEND", "inmemory")
 	if _, err := ConfigFromEnv("CACHETTE_"); err != nil {
 		t.Fatalf("ConfigFromEnv with a CACHETTE_TEST_ variable = %v", err)
+	}
+}
+
+// A Cachette configuration naming its orjson codec is valid and keeps the
+// name; New resolves it to gojson (see codecs/gojson).
+func TestConfigFromEnvOrjson(t *testing.T) {
+	t.Setenv("CACHETTE_CODEC", "orjson")
+	cfg, err := ConfigFromEnv("CACHETTE_")
+	if err != nil {
+		t.Fatalf("ConfigFromEnv with codec orjson: %v", err)
+	}
+	if cfg.Codec != "orjson" || codecs.Canonical(cfg.Codec) != "gojson" {
+		t.Errorf("Codec = %q (canonical %q), want orjson (gojson)", cfg.Codec, codecs.Canonical(cfg.Codec))
+	}
+	// The codec is known but not linked in this test binary: New names the import.
+	_, err = New(context.Background(), cfg)
+	if !errors.Is(err, codecs.ErrUnknownCodec) || !strings.Contains(err.Error(), "codecs/gojson") {
+		t.Errorf("New(orjson) without the import = %v, want an error naming codecs/gojson", err)
 	}
 }

@@ -16,9 +16,10 @@ import (
 //	1      1     format version (1)
 //	2      1     codec ID (codecs.IDVanilla, ...; 0 for raw bytes)
 //	3      1     flags: bit 0 = payload is zstd-compressed,
-//	                    bit 1 = signed: the entry ends with a 32-byte tag (sign.go)
+//	             bit 1 = signed: the entry ends with a 32-byte tag (sign.go),
+//	             bit 2 = an extension block follows the header (entry_ext.go)
 //	4      8     expiry, Unix milliseconds
-//	12     ...   payload
+//	12     ...   the extension block if flagged, then the payload
 //	end-32 32    HMAC-SHA-256 tag, when signed (not part of the payload)
 //
 // decodeEntry reads an entry whose tag, if any, was checked and cut off
@@ -39,6 +40,12 @@ type entryHeader struct {
 	compressed bool
 	signed     bool // the stored entry ended with a tag (cut off before decodeEntry)
 	expiresAt  time.Time
+
+	// From the extension block (entry_ext.go), when ext is set.
+	ext         bool
+	negative    bool          // a negative marker: no value
+	staleWindow time.Duration // the store keeps the entry this long after expiresAt
+	tags        string        // the tag block, "" without tags
 }
 
 // putHeader writes h into the first entryHeaderSize bytes of b.
@@ -46,6 +53,9 @@ func putHeader(b []byte, h entryHeader) {
 	var flags byte
 	if h.compressed {
 		flags |= flagCompressed
+	}
+	if h.ext {
+		flags |= flagExt
 	}
 	if h.signed {
 		flags |= flagSigned
@@ -70,7 +80,7 @@ func decodeEntry(b []byte, limit int) (entryHeader, []byte, error) {
 	if b[1] != entryVersion {
 		return h, nil, fmt.Errorf("%w: unknown format version %d", errCorruptEntry, b[1])
 	}
-	if b[3]&^(flagCompressed|flagSigned) != 0 {
+	if b[3]&^(flagCompressed|flagSigned|flagExt) != 0 {
 		return h, nil, fmt.Errorf("%w: unknown flags 0x%02x", errCorruptEntry, b[3])
 	}
 	h.codec = b[2]
@@ -78,6 +88,12 @@ func decodeEntry(b []byte, limit int) (entryHeader, []byte, error) {
 	h.signed = b[3]&flagSigned != 0
 	h.expiresAt = time.UnixMilli(int64(binary.BigEndian.Uint64(b[4:12])))
 	payload := b[entryHeaderSize:]
+	if b[3]&flagExt != 0 {
+		var err error
+		if payload, err = parseExt(&h, payload); err != nil {
+			return h, nil, err
+		}
+	}
 	if h.compressed {
 		out, err := codecs.DecompressLimit(payload, limit)
 		if err != nil {

@@ -35,6 +35,11 @@ func FuzzDecodeEntry(f *testing.F) {
 	}
 	f.Add(entryBytes(entryHeader{codec: codecRaw, expiresAt: exp}, nil))
 	f.Add([]byte{entryMagic, entryVersion})
+	// Extension blocks: a stale window, a negative marker, tags.
+	f.Add(entryBytes(entryHeader{codec: codecs.IDJSON, expiresAt: exp, ext: true, staleWindow: time.Minute}, []byte(`"v"`)))
+	f.Add(entryBytes(entryHeader{codec: codecs.IDJSON, expiresAt: exp, ext: true, negative: true}, nil))
+	f.Add(entryBytes(entryHeader{codec: codecs.IDGob, compressed: true, expiresAt: exp, ext: true, staleWindow: time.Second,
+		tags: encodeTags([]taggedVersion{{"users", "0123456789abcdef"}, {"user:1", "v"}})}, []byte("gob")))
 	// 16,398 bytes that used to cost 2.25 GB of allocations to decode.
 	f.Add(append(entryBytes(entryHeader{codec: codecRaw, compressed: true, expiresAt: exp}, nil)[:entryHeaderSize], zstdtest.Bomb()...))
 

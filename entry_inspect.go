@@ -18,6 +18,12 @@ type EntryInfo struct {
 	StoredSize  int       // bytes as the store holds them, header included
 	PayloadSize int       // bytes of the payload, decompressed
 	Payload     []byte    // the payload, decompressed, not decoded by the codec
+
+	// From the extension block of entries stored with a stale window,
+	// tags or as a negative marker (WithNegativeTTL).
+	StaleWindow time.Duration // the store keeps the entry this long past ExpiresAt, for GetOrLoad
+	Negative    bool          // a negative marker: the key is known not to exist, no value
+	Tags        []string      // the tags the entry was stored with (a tag longer than 255 bytes by its hash)
 }
 
 // CodecRaw is EntryInfo.Codec of bytes stored by PutBytes, without a codec.
@@ -32,7 +38,7 @@ const CodecRaw = "raw"
 // filled in; they never panic.
 //
 // A signed entry (Config.SigningKey) has Signed set; its tag is cut off
-// and not checked (InspectEntry has no key): Fetch is what checks it.
+// and not checked (InspectEntry has no key): Cache.VerifyEntry checks it.
 func InspectEntry(raw []byte, maxValueSize int) (EntryInfo, error) {
 	if maxValueSize <= 0 {
 		maxValueSize = DefaultMaxValueSize
@@ -53,6 +59,10 @@ func InspectEntry(raw []byte, maxValueSize int) (EntryInfo, error) {
 	info.ExpiresAt = h.expiresAt // zero when the header did not parse
 	if err != nil {
 		return info, err
+	}
+	info.StaleWindow, info.Negative = h.staleWindow, h.negative
+	for _, tv := range decodeTags(h.tags) {
+		info.Tags = append(info.Tags, tv.tag)
 	}
 	info.PayloadSize = len(payload)
 	info.Payload = payload

@@ -15,6 +15,9 @@ import (
 // then the payload, compressed if asked.
 func entryBytes(h entryHeader, payload []byte) []byte {
 	buf := make([]byte, entryHeaderSize, entryHeaderSize+len(payload))
+	if h.ext {
+		buf = appendExt(buf, h)
+	}
 	if h.compressed {
 		buf = codecs.Compress(buf, payload)
 	} else {

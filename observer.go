@@ -67,9 +67,9 @@ const (
 	// LookupLocalHit: served by a process-local copy without a store
 	// call. Reserved: the core has no local tier yet and never reports it.
 	LookupLocalHit
-	// LookupStale: an expired entry served while it is refreshed or while
-	// the store fails. Reserved: the core does not serve stale entries yet
-	// and never reports it.
+	// LookupStale: an expired entry served by GetOrLoad while it is
+	// reloaded in the background (WithStaleWhileRevalidate) or because
+	// its load failed (WithStaleIfError; reported after LoadDone).
 	LookupStale
 )
 
@@ -107,6 +107,7 @@ func (NopObserver) Invalidated(context.Context, time.Duration) {}
 // observeLookup reports the outcome err of a read of key, if an observer
 // is set and the read reached the store.
 func (c *Cache) observeLookup(ctx context.Context, key string, err error) {
+	c.stats.countLookup(err) // Stats (stats.go)
 	o := c.cfg.Observer
 	if o == nil {
 		return

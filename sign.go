@@ -1,39 +1,3 @@
-// # Signed entries
-//
-// A store that others can write to (a Redis or memcached shared with other
-// programs, or reachable by more people than the program's operators) is a
-// way in: whoever can write to it can store bytes under a cache's key, and
-// a cache without a signing key decodes them and serves them as its own
-// value (httpcache replays them to every client as a response).
-//
-// Config.SigningKey (key signing_key, CACHETTE_SIGNING_KEY) closes that
-// way. With a key, every entry Put, PutBytes or GetOrLoad stores ends with
-// an HMAC-SHA-256 tag over its header (codec, flags, expiry), its payload
-// as stored, its cache key and the store's prefix. Fetch, FetchWithTTL,
-// FetchBytes, GetOrLoad and so httpcache check the tag first, before
-// decompression and before the codec, and take an entry whose tag is
-// missing or wrong (written without the key or with another key, moved to
-// another key or prefix, altered, truncated) for a miss: it is logged at
-// warning level with "not authenticated" and removed, and GetOrLoad loads
-// the value again. A tag adds 32 bytes to an entry and no allocation;
-// checking it is one HMAC-SHA-256 over the entry, a microsecond or two
-// per KiB, lost in the round trip of a network store
-// (bench/results/signing.md).
-//
-// A key must be at least MinSigningKeyLen (32) bytes, for example the 44
-// characters of `openssl rand -base64 32`, and every process that shares
-// the cache's entries needs it. It is never logged, and configuration
-// errors name the key "signing_key", never its value. To rotate it, give
-// several keys separated by commas: the first signs, every one is accepted.
-// Deploy "new,old" everywhere, then "new" once the entries signed with the
-// old key have expired (a key cannot contain a comma). Caches with
-// different keys on one prefix refuse, and remove, each other's entries.
-//
-// The tag authenticates; it does not encrypt (whoever can read the store
-// reads the values), and it cannot stop someone who saved a genuine entry
-// from putting it back under the same key until its own expiry, nor from
-// deleting entries. A cache without a key reads signed entries without
-// checking them, like every entry it reads.
 package cachette
 
 import (

@@ -7,6 +7,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,4 +142,107 @@ func BenchmarkTag(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestSignedTagVersions: the version entries of tags are signed too. An
+// invalidated tag's old version, written back into the store by someone
+// without the key, would otherwise bring the entries stored before the
+// invalidation back to life.
+func TestSignedTagVersions(t *testing.T) {
+	ctx := context.Background()
+	for _, key := range []string{"", testSigningKey} {
+		var logs bytes.Buffer
+		c, err := New(ctx, Config{SigningKey: key, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.Put(ctx, "a", "old", WithTags("t")); err != nil {
+			t.Fatal(err)
+		}
+		raw, _, err := c.store.Get(ctx, tagVersionKey("t"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if signed := raw[3]&flagSigned != 0; signed != (key != "") {
+			t.Fatalf("key %q: tag version entry % x, signed %v", key, raw, signed)
+		}
+		body, _, _ := splitTag(raw)
+		_, version, err := decodeEntry(body, maxTagVersionLen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.InvalidateTags(ctx, "t"); err != nil {
+			t.Fatal(err)
+		}
+		var s string
+		if err := c.Fetch(ctx, "a", &s); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("Fetch after InvalidateTags = %q, %v", s, err)
+		}
+		// The old version, written back without the key.
+		exp := time.Now().Add(time.Hour)
+		planted := make([]byte, entryHeaderSize, entryHeaderSize+len(version))
+		planted = append(planted, version...)
+		putHeader(planted, entryHeader{codec: codecRaw, expiresAt: exp})
+		if err := c.store.Set(ctx, tagVersionKey("t"), planted, exp); err != nil {
+			t.Fatal(err)
+		}
+		err = c.Fetch(ctx, "a", &s)
+		if key == "" {
+			if err != nil || s != "old" {
+				t.Errorf("without a key: Fetch = %q, %v; want the invalidated value back (the threat a key removes)", s, err)
+			}
+			continue
+		}
+		if !errors.Is(err, ErrNotFound) {
+			t.Errorf("with a key: Fetch = %q, %v; want ErrNotFound", s, err)
+		}
+		if !strings.Contains(logs.String(), "ignoring a tag version") {
+			t.Errorf("the planted version is not logged:\n%s", logs.String())
+		}
+		// Tags keep working: a new write makes a new, signed version.
+		if err := c.Put(ctx, "a", "new", WithTags("t")); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Fetch(ctx, "a", &s); err != nil || s != "new" {
+			t.Errorf("Fetch after a new Put = %q, %v", s, err)
+		}
+	}
+}
+
+// TestSignedNegativeMarker: negative markers are signed, and one planted
+// without the key does not stop a load.
+func TestSignedNegativeMarker(t *testing.T) {
+	ctx := context.Background()
+	store := inmemory.New(inmemory.Options{})
+	defer store.Close()
+	c, err := NewWithBackend(store, Config{SigningKey: testSigningKey, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := NewWithBackend(store, Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loads := 0
+	missing := func(context.Context) (string, error) { loads++; return "", ErrNotFound }
+	for range 2 {
+		if _, err := GetOrLoad(ctx, c, "n", missing, WithNegativeTTL(time.Minute)); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("GetOrLoad = %v, want ErrNotFound", err)
+		}
+	}
+	if loads != 1 {
+		t.Fatalf("load ran %d times, want 1 (the signed negative marker is read)", loads)
+	}
+	if raw, _, err := store.Get(ctx, "n"); err != nil || raw[3]&flagSigned == 0 {
+		t.Fatalf("negative marker % x, %v; want a signed entry", raw, err)
+	}
+	// An unsigned marker, as a cache without the key writes it.
+	if _, err := GetOrLoad(ctx, plain, "m", missing, WithNegativeTTL(time.Minute)); !errors.Is(err, ErrNotFound) {
+		t.Fatal(err)
+	}
+	v, err := GetOrLoad(ctx, c, "m", func(context.Context) (string, error) { return "found", nil }, WithNegativeTTL(time.Minute))
+	if err != nil || v != "found" {
+		t.Fatalf("GetOrLoad over an unsigned negative marker = %q, %v; want the loaded value", v, err)
+	}
 }

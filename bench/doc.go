@@ -9,6 +9,10 @@
 // its charts). scripts/bench.sh at the repository root runs them all; see
 // README-section.md.
 //
+// BenchmarkJSONLib (jsonlib_test.go) compares the JSON libraries behind
+// the gojson codec with encoding/json; it is not in the report, and its
+// results and the choice they led to are in results/jsonlib.md.
+//
 // cmd/conformance is the proxy the HTTP caching test suite (cache-tests.fyi)
 // measures: httpcache, souin or no cache in front of the suite's origin.
 // scripts/conformance.sh runs the suite with it (the suite itself is not in

@@ -5,7 +5,9 @@
 // Codecs that need a third-party library live in their own packages and
 // register themselves when imported:
 //
-//	import _ "github.com/cachette-go/cachette/codecs/msgpack"
+//	import _ "github.com/cachette-go/cachette/codecs/msgpack" // msgpack
+//	import _ "github.com/cachette-go/cachette/codecs/gojson"  // gojson, alias orjson
+//	import _ "github.com/cachette-go/cachette/codecs/arrow"   // feather, parquet, csv
 package codecs
 
 import (
@@ -75,7 +77,7 @@ var (
 	mu      sync.RWMutex
 	byName  = map[string]Codec{}
 	byID    = map[byte]Codec{}
-	aliases = map[string]string{"": "vanilla", "pickle": "gob"}
+	aliases = map[string]string{"": "vanilla", "pickle": "gob", "orjson": "gojson"}
 )
 
 // Register makes c available by its name. It panics on a nil codec or a
@@ -98,7 +100,8 @@ func Register(c Codec) {
 }
 
 // Canonical returns the registered name an alias stands for ("" and
-// "vanilla" give "vanilla", "pickle" gives "gob"), lower-cased.
+// "vanilla" give "vanilla", "pickle" gives "gob", "orjson" gives
+// "gojson"), lower-cased.
 func Canonical(name string) string {
 	name = strings.ToLower(strings.TrimSpace(name))
 	if a, ok := aliases[name]; ok {
@@ -122,6 +125,8 @@ var packages = map[string]string{
 	"msgpack": "github.com/cachette-go/cachette/codecs/msgpack",
 	"feather": "github.com/cachette-go/cachette/codecs/arrow",
 	"parquet": "github.com/cachette-go/cachette/codecs/arrow",
+	"csv":     "github.com/cachette-go/cachette/codecs/arrow",
+	"gojson":  "github.com/cachette-go/cachette/codecs/gojson",
 }
 
 // Lookup returns the codec registered under name or its alias. A codec that

@@ -33,7 +33,7 @@ func TestLookup(t *testing.T) {
 // This package's tests never import codecs/msgpack, so the codec is known
 // but not linked.
 func TestLookupNotLinked(t *testing.T) {
-	for _, name := range []string{"msgpack", "MsgPack", "feather", "parquet"} {
+	for _, name := range []string{"msgpack", "MsgPack", "feather", "parquet", "csv", "gojson", "orjson"} {
 		_, err := Lookup(name)
 		if !errors.Is(err, ErrUnknownCodec) {
 			t.Fatalf("Lookup(%q) = %v, want an error wrapping ErrUnknownCodec", name, err)
@@ -47,9 +47,16 @@ func TestLookupNotLinked(t *testing.T) {
 	if !strings.Contains(err.Error(), `import _ "`+pkg+`"`) {
 		t.Errorf("error %q does not name the import %s", err, pkg)
 	}
-	_, err = Lookup("parquet")
-	if !strings.Contains(err.Error(), "github.com/cachette-go/cachette/codecs/arrow") {
-		t.Errorf("error %q does not name the arrow package", err)
+	for _, name := range []string{"parquet", "csv"} {
+		_, err = Lookup(name)
+		if !strings.Contains(err.Error(), "github.com/cachette-go/cachette/codecs/arrow") {
+			t.Errorf("error %q does not name the arrow package", err)
+		}
+	}
+	// Cachette's orjson is the gojson codec.
+	_, err = Lookup("ORJSON")
+	if !strings.Contains(err.Error(), `"gojson"`) || !strings.Contains(err.Error(), `import _ "github.com/cachette-go/cachette/codecs/gojson"`) {
+		t.Errorf("Lookup(ORJSON) error %q does not name gojson and its import", err)
 	}
 }
 
@@ -130,7 +137,7 @@ func TestRegisterDuplicatePanics(t *testing.T) {
 }
 
 func TestCanonical(t *testing.T) {
-	for in, want := range map[string]string{"": "vanilla", "PICKLE": "gob", " Json ": "json", "msgpack": "msgpack"} {
+	for in, want := range map[string]string{"": "vanilla", "PICKLE": "gob", " Json ": "json", "msgpack": "msgpack", "orjson": "gojson", "OrJSON": "gojson"} {
 		if got := Canonical(in); got != want {
 			t.Errorf("Canonical(%q) = %q, want %q", in, got, want)
 		}

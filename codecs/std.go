@@ -18,6 +18,8 @@ const (
 	IDMsgpack byte = 4
 	IDFeather byte = 5
 	IDParquet byte = 6
+	IDCSV     byte = 7
+	IDGoJSON  byte = 8
 )
 
 func init() {

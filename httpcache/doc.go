@@ -2,74 +2,101 @@
 // middleware (func(http.Handler) http.Handler) that works with ServeMux,
 // chi, gorilla and anything else built on http.Handler.
 //
-// The request path, in order. A request whose context was made by
-// WithBypass, or whose Options.BypassHeader equals Options.BypassValue
-// (compared in constant time), is answered by the handler with
-// X-Cache-Status: BYPASS, and the cache is neither read nor written. A
-// method other than GET or HEAD, or a request Cache-Control with no-cache
-// or no-store (anywhere in the list, any case), or Pragma: no-cache, gets
-// NO_CACHE the same way (an unsafe method answered 2xx or 3xx then
-// invalidates its URL, see below). A request with an Authorization header (unless
+//	cached := httpcache.Middleware(cache, httpcache.Options{TTL: 5 * time.Minute})
+//	http.ListenAndServe(":8080", cached(mux))
+//
+// Every answer carries X-Cache-Status: HIT, STALE, MISS, BYPASS or
+// NO_CACHE (see Statuses). The sections below follow a request through the
+// middleware, in order: requests that skip the cache, the key, a hit, a
+// miss, what is stored, and failures.
+//
+// # Requests that skip the cache
+//
+// A request whose context was made by WithBypass, or whose
+// Options.BypassHeader equals Options.BypassValue (compared in constant
+// time), is answered by the handler with X-Cache-Status: BYPASS, and the
+// cache is neither read nor written. A method other than GET or HEAD, or a
+// request Cache-Control with no-cache or no-store (anywhere in the list,
+// any case), or Pragma: no-cache, gets NO_CACHE the same way (an unsafe
+// method answered 2xx or 3xx then invalidates its URL, see Invalidation,
+// purge and tags). A request with an Authorization header (unless
 // Options.AllowAuthorized is set), with a Cookie header (unless
 // Options.AllowCookies is set) or with an Upgrade header (a WebSocket
-// handshake, say) also goes straight to the handler (MISS): nothing is read
-// or written, and it never waits for another request. Otherwise the key is
-// "prefix:GET:host:path", then "?" and a short hash of the canonical query
-// (HEAD shares GET's key). The host is r.Host, lower-cased: the Host the
-// server received, never X-Forwarded-Host, Forwarded or another header a
-// proxy adds. Behind a proxy that rewrites Host to its upstream's name,
-// every site the proxy serves therefore shares one set of entries; when
-// that matters, set r.Host from the header the proxy is trusted to send in
-// a middleware that runs before the cache. (A client that picks its own
-// Host only picks the entries it reads and writes.) Without Options.Filter
-// every parameter counts, sorted by name, the values of one name in their
-// order;
-// with a Filter only its `query:"name"` fields count, defaults filled in
-// and slices de-duplicated and sorted, as Decode gives them to the handler.
-// A query that does not parse is not cached (MISS, straight to the
-// handler): without a Filter, any parameter url.ParseQuery rejects (a bad
-// escape such as %zz, a semicolon); with one, only a parameter a field
-// reads, or a value that does not parse as the field's type or is outside
-// its bounds, since the other parameters are ignored anyway (see Filters).
-// A Filter must have at least one query field. If the store holds a fresh
-// response (see Freshness), it is replayed as a HIT with Age and its ETag,
-// or 304 Not Modified when If-None-Match matches the ETag; when the entry
-// is within the early-refresh window (see Options.Buffer), or is stale but
-// within its stale-while-revalidate window (then answered as STALE), one
-// request per key takes the store lock "lock:<key>" and, after its own
-// answer was written and flushed, recomputes it on its own goroutine with a
-// detached copy of the request, while every other request keeps getting
-// the stored response. A stale response past that window is revalidated
-// (see Freshness), or served as STALE in its stale-if-error window when the
-// handler fails. Otherwise it is a MISS: the
-// first request for the key in this process runs the handler, whose
-// response streams to the client as it is written and is captured;
-// identical requests that arrive meanwhile wait for it and get it as a
-// HIT, or run the handler themselves as soon as it turns out not to be
-// storable: at its status and headers, or when the handler flushes or
-// hijacks (a stream or a protocol switch never makes another request
-// wait). A request whose context ends while it waits (its client went
-// away) returns without running the handler and without writing anything.
-// Across processes, that first request takes the store lock "lock:<key>"
-// for Options.LockTTL, and releases it as soon as its response turns out
-// not to be storable; a request that finds the lock taken polls the store
-// for the holder's response and computes it itself after LockTTL rather
-// than fail. The response is stored when its status is in
-// Options.CacheStatuses (200 by default), its freshness allows it (see
-// Freshness: no no-store, private or no-cache, a lifetime above 0), it has
-// no Set-Cookie, no Vary: *, no trailers, is
-// not an event stream (Content-Type text/event-stream), was not hijacked
-// and had nothing written after a flush, and its body is at most
-// Options.MaxBodySize. A response with Vary is stored under a key that
-// adds the named request headers, with a small marker under the base key
-// naming them. Vary is read from the response as sent: one set by an outer
-// middleware (Vary: Accept-Language, Vary: Cookie) counts like the
-// handler's, so two requests that differ in a varied header never share an
-// entry. Any cache error (store down or slower than Options.StoreTimeout,
-// corrupt entry) is logged and the request is served by the handler as a
-// MISS, and after a store error the store is left alone for a second: the
-// cache never turns a working handler into an error. A key or value the
-// store refuses (an error wrapping backends.ErrInvalidKey or
+// handshake, say) also goes straight to the handler (MISS): nothing is
+// read or written, and it never waits for another request.
+//
+// # Keys
+//
+// The key is "prefix:GET:host:path", then "?" and a short hash of the
+// canonical query (HEAD shares GET's key). The host is r.Host, lower-cased:
+// the Host the server received, never X-Forwarded-Host, Forwarded or
+// another header a proxy adds. Behind a proxy that rewrites Host to its
+// upstream's name, every site the proxy serves therefore shares one set of
+// entries; when that matters, set r.Host from the header the proxy is
+// trusted to send in a middleware that runs before the cache. (A client
+// that picks its own Host only picks the entries it reads and writes.)
+//
+// Without Options.Filter every parameter counts, sorted by name, the
+// values of one name in their order; with a Filter only its `query:"name"`
+// fields count, defaults filled in and slices de-duplicated and sorted, as
+// Decode gives them to the handler. A query that does not parse is not
+// cached (MISS, straight to the handler): without a Filter, any parameter
+// url.ParseQuery rejects (a bad escape such as %zz, a semicolon); with one,
+// only a parameter a field reads, or a value that does not parse as the
+// field's type or is outside its bounds, since the other parameters are
+// ignored anyway (see Filters). A Filter must have at least one query
+// field.
+//
+// # Hits and early refresh
+//
+// If the store holds a fresh response (see Freshness), it is replayed as a
+// HIT with Age and its ETag, or 304 Not Modified when If-None-Match matches
+// the ETag. When the entry is within the early-refresh window (see
+// Options.Buffer), or is stale but within its stale-while-revalidate
+// window (then answered as STALE), one request per key takes the store
+// lock "lock:<key>" and, after its own answer was written and flushed,
+// recomputes it on its own goroutine with a detached copy of the request,
+// while every other request keeps getting the stored response. A stale
+// response past that window is revalidated (see Freshness), or served as
+// STALE in its stale-if-error window when the handler fails.
+//
+// # Misses and stampedes
+//
+// Otherwise it is a MISS: the first request for the key in this process
+// runs the handler, whose response streams to the client as it is written
+// and is captured; identical requests that arrive meanwhile wait for it
+// and get it as a HIT, or run the handler themselves as soon as it turns
+// out not to be storable: at its status and headers, or when the handler
+// flushes or hijacks (a stream or a protocol switch never makes another
+// request wait). A request whose context ends while it waits (its client
+// went away) returns without running the handler and without writing
+// anything. Across processes, that first request takes the store lock
+// "lock:<key>" for Options.LockTTL, and releases it as soon as its
+// response turns out not to be storable; a request that finds the lock
+// taken polls the store for the holder's response and computes it itself
+// after LockTTL rather than fail.
+//
+// # What is stored
+//
+// The response is stored when its status is in Options.CacheStatuses (200
+// by default), its freshness allows it (see Freshness: no no-store,
+// private or no-cache, a lifetime above 0), it has no Set-Cookie, no
+// Vary: *, no trailers, is not an event stream (Content-Type
+// text/event-stream), was not hijacked and had nothing written after a
+// flush, and its body is at most Options.MaxBodySize. A response with Vary
+// is stored under a key that adds the named request headers, with a small
+// marker under the base key naming them. Vary is read from the response as
+// sent: one set by an outer middleware (Vary: Accept-Language, Vary:
+// Cookie) counts like the handler's, so two requests that differ in a
+// varied header never share an entry.
+//
+// # Failures
+//
+// Any cache error (store down or slower than Options.StoreTimeout, corrupt
+// entry) is logged and the request is served by the handler as a MISS,
+// and after a store error the store is left alone for a second: the cache
+// never turns a working handler into an error. A key or value the store
+// refuses (an error wrapping backends.ErrInvalidKey or
 // backends.ErrTooLarge: a path longer than the gob store's 1 MiB key
 // limit, say) is not a store error: that request is served without the
 // cache, and the others keep using it.
@@ -93,8 +120,9 @@
 // replayed; a response without one is stored with the date of its MISS.
 // Age on a HIT is the age the response had when stored (its Age, or now −
 // Date when larger) plus the seconds since. A body the handler
-// encoded itself (Content-Encoding) is stored as is; the cache compresses
-// stored values per its Config.Compression, so the middleware does not.
+// encoded itself (Content-Encoding) is stored as is; other bodies are
+// compressed by the middleware itself, by the cache's Config.Compression
+// rule (see Stored format).
 //
 // Cache-Control: a handler's own (other than no-store, private or
 // no-cache, which prevent storage) is sent as is on the MISS and replayed
@@ -230,7 +258,9 @@
 // left, negative when stale), "cachette; fwd=uri-miss; stored",
 // "cachette; fwd=stale; fwd-status=304; stored", "cachette; fwd=bypass",
 // "fwd=method" or "fwd=request" (a request the cache may not answer). It is
-// added after any Cache-Status the handler sent.
+// added after any Cache-Status the handler sent. Options.OnServe, if set,
+// is told each request's X-Cache-Status once it was answered, for metrics
+// (the otelcache module's ServedHTTP fits it).
 //
 // # Invalidation, purge and tags
 //
@@ -258,6 +288,31 @@
 // variants and tagged responses stay in the store, unreachable, until
 // their TTL ends. A response with more than 64 tags is not stored.
 //
+// # Reading the code
+//
+// The files follow a request, top to bottom:
+//
+//   - middleware.go: Middleware and ServeHTTP, the request path in a page.
+//   - policy.go: the request policy: bypass, no-cache, cookies,
+//     authorization, upgrade, a paused store.
+//   - key.go: the key of a request (path, canonical query, Filter) and of
+//     its Vary variant; filter.go: Filter and Decode.
+//   - lookup.go: reading the entry, following the vary marker, and how
+//     fresh it is.
+//   - serve.go: answering from the store (HIT, STALE, 304); refresh.go:
+//     the early or stale-while-revalidate refresh after it.
+//   - fill.go: a miss: coalescing in the process, the store lock across
+//     processes, running the handler (conditionally when revalidating),
+//     stale-if-error; writer.go: the writer that captures the response.
+//   - response.go: the response policy (storable statuses and headers);
+//     rfc9111.go: every rule of RFC 9111, 9213 and 5861 (freshness,
+//     lifetime, stale windows, conditional requests, 304 updates), each
+//     with its RFC section.
+//   - store.go: writing the entry and the bounded store calls; entry.go:
+//     the stored format.
+//   - purge.go: invalidation by unsafe methods, Purge, PurgeTags and the
+//     tags of a response; options.go, env.go: Options and OptionsFromEnv.
+//
 // # Stored format
 //
 // Responses are stored with PutBytes in a small versioned binary format of
@@ -266,4 +321,14 @@
 // value that does not decode is logged, removed and treated as a miss; a
 // value of an earlier format version is a quiet miss, replaced by the next
 // response stored.
+//
+// The middleware compresses a body itself, by the cache's rule
+// (Config.Compression and CompressionMinSize; a body with a
+// Content-Encoding is never compressed again), and stores the value with
+// cachette.Uncompressed. It keeps the decoded form of the last entry read
+// in each of 256 slots (bodies up to 32 KiB), reused while the store hands
+// out the same bytes: a HIT on a hot entry reads the store, as every
+// request does, but neither decodes nor decompresses. The store holds the
+// body compressed as before; the header block is not compressed, and a hot
+// compressed entry is held a second time, decoded, in the middleware.
 package httpcache

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/cachette-go/cachette/codecs"
 )
 
 func sampleResponse() *storedResponse {
@@ -120,6 +122,7 @@ func TestDecodeRejects(t *testing.T) {
 func FuzzDecodeResponse(f *testing.F) {
 	f.Add(encodeResponse(sampleResponse()))
 	f.Add(encodeResponse(&storedResponse{status: 200, ttl: time.Second, header: http.Header{}, body: nil}))
+	f.Add(encodeResponseBody(sampleResponse(), codecs.Compress(nil, sampleResponse().body)))
 	f.Add(encodeVary([]string{"Accept-Encoding"}, "epoch"))
 	f.Add([]byte("hc"))
 	f.Add([]byte{})

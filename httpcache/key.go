@@ -3,26 +3,13 @@ package httpcache
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"hash/maphash"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 )
-
-// shortHash is a 128-bit digest of s, URL-safe base64 (22 characters).
-// It is a cryptographic hash so that nobody can craft a query that lands
-// on another query's entry.
-func shortHash(parts ...string) string {
-	h := sha256.New()
-	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
-	}
-	var sum [sha256.Size]byte
-	return base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0])[:16])
-}
-
-func sum256(s string) [32]byte { return sha256.Sum256([]byte(s)) }
 
 // baseKey returns the key of r before Vary: "prefix:GET:host:path", then
 // "?" and a short hash of the canonical query when there is one. HEAD uses
@@ -116,5 +103,57 @@ func varyNames(h http.Header) (names []string, star bool) {
 	return slices.Compact(names), false
 }
 
+// shortHash is a 128-bit digest of s, URL-safe base64 (22 characters).
+// It is a cryptographic hash so that nobody can craft a query that lands
+// on another query's entry.
+func shortHash(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	var sum [sha256.Size]byte
+	return base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0])[:16])
+}
+
+func sum256(s string) [32]byte { return sha256.Sum256([]byte(s)) }
+
 // lockName is the name of the store lock that guards filling key.
 func lockName(key string) string { return "lock:" + key }
+
+// keyTable keeps the base keys made last, so that a request for a hot URL
+// neither parses its query nor hashes it again. It is a direct-mapped
+// table like hotEntries: a slot holds the parts of the request the key is
+// made of (Host, the path as parsed and as sent, the raw query) and the
+// key, or that there is none (ok false).
+type keyTable struct {
+	seed  maphash.Seed
+	slots [keySlots]atomic.Pointer[keyEntry]
+}
+
+const keySlots = 256
+
+type keyEntry struct {
+	host, path, rawPath, rawQuery string
+	key                           string
+	ok                            bool
+}
+
+// baseKey is config.baseKey, from the table when r's URL was keyed last
+// in its slot.
+func (h *handler) baseKey(r *http.Request) (string, bool) {
+	u := r.URL
+	var mh maphash.Hash
+	mh.SetSeed(h.keys.seed)
+	for _, s := range [...]string{r.Host, u.Path, u.RawPath, u.RawQuery} {
+		mh.WriteString(s)
+		mh.WriteByte(0)
+	}
+	slot := &h.keys.slots[mh.Sum64()%keySlots]
+	if ke := slot.Load(); ke != nil && ke.host == r.Host && ke.path == u.Path && ke.rawPath == u.RawPath && ke.rawQuery == u.RawQuery {
+		return ke.key, ke.ok
+	}
+	key, ok := h.cfg.baseKey(r)
+	slot.Store(&keyEntry{host: r.Host, path: u.Path, rawPath: u.RawPath, rawQuery: u.RawQuery, key: key, ok: ok})
+	return key, ok
+}

@@ -463,3 +463,92 @@ func (c *config) plan(h http.Header, now time.Time) entryPlan {
 	p.keep = min(p.keep, maxEntryTTL)
 	return p
 }
+
+// noCache reports a request the cache must not answer nor store: a method
+// other than GET and HEAD (RFC 9111 §2: this cache keys GET and HEAD
+// only), or a client asking for no-cache or no-store (§5.2.1.4,
+// §5.2.1.5), in Cache-Control or in Pragma (§5.4).
+func noCache(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return true
+	}
+	return hasDirective(r.Header["Cache-Control"], "no-cache", "no-store") ||
+		hasDirective(r.Header["Pragma"], "no-cache")
+}
+
+// hasDirective reports whether a Cache-Control (or Pragma) value list holds
+// one of the directives, in any case, with or without an argument.
+func hasDirective(values []string, directives ...string) bool {
+	for _, line := range values {
+		for d := range strings.SplitSeq(line, ",") {
+			name, _, _ := strings.Cut(d, "=")
+			name = strings.TrimSpace(name)
+			for _, want := range directives {
+				if strings.EqualFold(name, want) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// conditionalHeaders are the request headers that make a request
+// conditional (RFC 9110 §13.1).
+var conditionalHeaders = []string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range"}
+
+// setValidators adds the conditions that revalidate resp (RFC 9111 §4.3.1).
+func setValidators(h http.Header, resp *storedResponse) {
+	if etag := resp.header.Get("Etag"); etag != "" && !resp.genETag {
+		h.Set("If-None-Match", etag)
+	}
+	if lm := resp.header.Get("Last-Modified"); lm != "" {
+		h.Set("If-Modified-Since", lm)
+	}
+}
+
+// notModifiedHeaders are the headers a 304 carries (RFC 9110, 15.4.5).
+var notModifiedHeaders = []string{"Cache-Control", "Content-Location", "Date", "Etag", "Expires", "Vary"}
+
+// notModified evaluates the client's conditions against a stored
+// response header (RFC 9110 §13.2.2): If-None-Match when present, else
+// If-Modified-Since, compared with the stored Last-Modified, or without
+// one the stored Date (RFC 9111 §4.3.2). An invalid date is ignored.
+func notModified(r *http.Request, stored http.Header) bool {
+	if inm := r.Header["If-None-Match"]; len(inm) > 0 {
+		return etagMatch(inm, headerGet(stored, "Etag"))
+	}
+	ims := headerGet(r.Header, "If-Modified-Since")
+	if ims == "" {
+		return false
+	}
+	now := time.Now()
+	since, ok := parseHTTPDate(ims, now)
+	if !ok {
+		return false
+	}
+	lm := stored.Get("Last-Modified")
+	if lm == "" {
+		lm = stored.Get("Date")
+	}
+	modified, ok := parseHTTPDate(lm, now)
+	return ok && !modified.After(since)
+}
+
+// etagMatch applies If-None-Match to etag with the weak comparison (RFC
+// 9110, 13.1.2): "*" matches any, and W/ prefixes are ignored.
+func etagMatch(ifNoneMatch []string, etag string) bool {
+	if etag == "" || len(ifNoneMatch) == 0 {
+		return false
+	}
+	etag = strings.TrimPrefix(etag, "W/")
+	for _, line := range ifNoneMatch {
+		for t := range strings.SplitSeq(line, ",") {
+			t = strings.TrimSpace(t)
+			if t == "*" || strings.TrimPrefix(t, "W/") == etag {
+				return true
+			}
+		}
+	}
+	return false
+}

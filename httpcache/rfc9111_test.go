@@ -1,7 +1,9 @@
 package httpcache
 
 import (
+	"maps"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -280,5 +282,88 @@ func TestFreshenHeader(t *testing.T) { // RFC 9111 §4.3.4
 	}
 	if stored.Get("Test-Header") != "A" {
 		t.Error("the stored header was modified")
+	}
+}
+
+func TestNoCacheRequest(t *testing.T) { // RFC 9111 §5.2.1.4, §5.2.1.5, §5.4
+	for _, tc := range []struct {
+		method string
+		hdr    http.Header
+		want   bool
+	}{
+		{"GET", nil, false},
+		{"HEAD", nil, false},
+		{"POST", nil, true},
+		{"GET", http.Header{"Cache-Control": {"no-cache"}}, true},
+		{"GET", http.Header{"Cache-Control": {"max-age=0, No-Store"}}, true},
+		{"GET", http.Header{"Cache-Control": {`no-cache="x"`}}, true},
+		{"GET", http.Header{"Cache-Control": {"max-age=60"}}, false},
+		{"GET", http.Header{"Pragma": {"no-cache"}}, true},
+		{"GET", http.Header{"Pragma": {"no-store"}}, false},
+	} {
+		r := httptest.NewRequest(tc.method, "/", nil)
+		maps.Copy(r.Header, tc.hdr)
+		if got := noCache(r); got != tc.want {
+			t.Errorf("%s %v: noCache = %v, want %v", tc.method, tc.hdr, got, tc.want)
+		}
+	}
+}
+
+func TestNotModified(t *testing.T) { // RFC 9110 §13.1.1, §13.1.3, §13.2.2; RFC 9111 §4.3.2
+	const (
+		lm     = "Mon, 01 Jan 2024 00:00:00 GMT"
+		before = "Sun, 31 Dec 2023 00:00:00 GMT"
+		after  = "Tue, 02 Jan 2024 00:00:00 GMT"
+	)
+	stored := http.Header{"Etag": {`"a"`}, "Last-Modified": {lm}}
+	dateOnly := http.Header{"Date": {lm}}
+	for _, tc := range []struct {
+		name   string
+		req    http.Header
+		stored http.Header
+		want   bool
+	}{
+		{"no condition", nil, stored, false},
+		{"etag matches", http.Header{"If-None-Match": {`"a"`}}, stored, true},
+		{"etag differs", http.Header{"If-None-Match": {`"b"`}}, stored, false},
+		{"If-None-Match wins over a matching date", http.Header{"If-None-Match": {`"b"`}, "If-Modified-Since": {after}}, stored, false},
+		{"not modified since", http.Header{"If-Modified-Since": {after}}, stored, true},
+		{"modified at the date given", http.Header{"If-Modified-Since": {lm}}, stored, true},
+		{"modified since", http.Header{"If-Modified-Since": {before}}, stored, false},
+		{"invalid date ignored", http.Header{"If-Modified-Since": {"yesterday"}}, stored, false},
+		{"Date without Last-Modified", http.Header{"If-Modified-Since": {after}}, dateOnly, true},
+		{"no date at all", http.Header{"If-Modified-Since": {after}}, http.Header{}, false},
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		maps.Copy(r.Header, tc.req)
+		if got := notModified(r, tc.stored); got != tc.want {
+			t.Errorf("%s: notModified = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestValidators(t *testing.T) { // RFC 9110 §8.8; RFC 9111 §4.3.1
+	for _, tc := range []struct {
+		name    string
+		stored  http.Header
+		genETag bool
+		has     bool
+		inm     string
+		ims     string
+	}{
+		{"none", http.Header{}, false, false, "", ""},
+		{"handler's ETag", http.Header{"Etag": {`"a"`}}, false, true, `"a"`, ""},
+		{"generated ETag", http.Header{"Etag": {`"h"`}}, true, false, "", ""},
+		{"Last-Modified", http.Header{"Last-Modified": {"Mon, 01 Jan 2024 00:00:00 GMT"}}, true, true, "", "Mon, 01 Jan 2024 00:00:00 GMT"},
+		{"both", http.Header{"Etag": {`W/"a"`}, "Last-Modified": {"x"}}, false, true, `W/"a"`, "x"},
+	} {
+		if got := hasValidator(tc.stored, tc.genETag); got != tc.has {
+			t.Errorf("%s: hasValidator = %v, want %v", tc.name, got, tc.has)
+		}
+		req := http.Header{}
+		setValidators(req, &storedResponse{header: tc.stored, genETag: tc.genETag})
+		if req.Get("If-None-Match") != tc.inm || req.Get("If-Modified-Since") != tc.ims {
+			t.Errorf("%s: conditions %v, want If-None-Match %q, If-Modified-Since %q", tc.name, req, tc.inm, tc.ims)
+		}
 	}
 }

@@ -1,6 +1,7 @@
-// Package arrow provides the "feather" and "parquet" codecs of cachette,
-// which store Apache Arrow data through github.com/apache/arrow-go/v18.
-// Importing the package registers both:
+// Package arrow provides the "feather", "parquet" and "csv" codecs of
+// cachette, which store Apache Arrow data through
+// github.com/apache/arrow-go/v18. Importing the package registers all
+// three:
 //
 //	import (
 //		"github.com/apache/arrow-go/v18/arrow"
@@ -8,7 +9,7 @@
 //		_ "github.com/cachette-go/cachette/codecs/arrow"
 //	)
 //
-//	cache, err := cachette.New(ctx, cachette.Config{Codec: "feather"}) // or "parquet"
+//	cache, err := cachette.New(ctx, cachette.Config{Codec: "feather"}) // or "parquet", "csv"
 //	...
 //	err = cache.Put(ctx, "frame", rec) // rec is an arrow.RecordBatch (arrow.Record)
 //	...
@@ -22,7 +23,12 @@
 // are stored as Arrow lays them out in memory, so encoding and decoding do
 // little more than copy buffers. "parquet" is Apache Parquet, written with
 // the Arrow schema stored in the file's metadata, so that types Parquet has
-// no direct equivalent for read back as they were written.
+// no direct equivalent for read back as they were written. "csv" is
+// comma-separated text with a header row (arrow-go's arrow/csv), preceded
+// by a line holding the Arrow schema so that the types come back as they
+// were: readable by people and by any CSV tool, but larger and slower
+// than the other two, and limited to flat columns of scalar types (see
+// CSV).
 //
 // # Values
 //
@@ -38,22 +44,22 @@
 // batches is decoded into one record whose columns are the concatenation
 // of the batches.
 //
-// Both codecs preserve the schema (field names, types, nullability,
+// The three codecs preserve the schema (field names, types, nullability,
 // schema and field metadata) and the values, nulls included; the tests
 // check integers, floating point, strings, booleans, and timestamps with
 // their unit and time zone. Parquet cannot store some Arrow types at all
-// (unions, for example); encoding them gives an error wrapping
-// codecs.ErrType. Columns are written uncompressed: cachette compresses
+// (unions, for example), nor CSV any nested type; encoding them gives an
+// error wrapping codecs.ErrType. Columns are written uncompressed: cachette compresses
 // whole entries with zstd according to Config.Compression.
 //
 // # Untrusted bytes
 //
 // The bytes a store returns are not trusted. Before the Arrow and Parquet
 // readers see them, Decode checks the flatbuffers of Arrow files (and of
-// the Arrow schema a Parquet file carries) and the Thrift footer of Parquet
-// files: every table, vector, string, list and map they hold must fit in
-// the bytes that follow, so that no length read from the input makes a
-// reader allocate more than the input justifies. Every buffer the readers
+// the Arrow schema a Parquet file or a CSV schema line carries) and the
+// Thrift footer of Parquet files: every table, vector, string, list and
+// map they hold must fit in the bytes that follow, so that no length read
+// from the input makes a reader allocate more than the input justifies. Every buffer the readers
 // allocate counts against a budget (DefaultMaxDecodedSize, the codec's
 // MaxDecodedSize, or 8 × Config.MaxValueSize in a Cache), message bodies
 // and pages may not announce more than the input or the budget allows, and
@@ -79,6 +85,7 @@ import (
 const (
 	FeatherName = "feather"
 	ParquetName = "parquet"
+	CSVName     = "csv"
 )
 
 // DefaultMaxDecodedSize bounds, in bytes, the Arrow buffers one Decode may
@@ -91,6 +98,7 @@ const DefaultMaxDecodedSize int64 = codecs.MaxDecompressedSize
 func init() {
 	codecs.Register(Feather{})
 	codecs.Register(Parquet{})
+	codecs.Register(CSV{})
 }
 
 // settings are the fields both codecs share.

@@ -29,11 +29,12 @@ func codecsWith(mem memory.Allocator) []codecs.Codec {
 	return []codecs.Codec{
 		arrowcodec.Feather{Allocator: mem},
 		arrowcodec.Parquet{Allocator: mem},
+		arrowcodec.CSV{Allocator: mem},
 	}
 }
 
 func TestRegistered(t *testing.T) {
-	for name, id := range map[string]byte{"feather": codecs.IDFeather, "parquet": codecs.IDParquet, "FEATHER": codecs.IDFeather} {
+	for name, id := range map[string]byte{"feather": codecs.IDFeather, "parquet": codecs.IDParquet, "FEATHER": codecs.IDFeather, "csv": codecs.IDCSV, "CSV": codecs.IDCSV} {
 		c, err := codecs.Lookup(name)
 		if err != nil {
 			t.Fatalf("Lookup(%q): %v", name, err)
@@ -82,13 +83,16 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-// withAllocator returns codec (a Feather or a Parquet) allocating from mem.
+// withAllocator returns codec (a Feather, a Parquet or a CSV) allocating from mem.
 func withAllocator(codec codecs.Codec, mem memory.Allocator) codecs.Codec {
 	switch c := codec.(type) {
 	case arrowcodec.Feather:
 		c.Allocator = mem
 		return c
 	case arrowcodec.Parquet:
+		c.Allocator = mem
+		return c
+	case arrowcodec.CSV:
 		c.Allocator = mem
 		return c
 	}
@@ -451,7 +455,7 @@ func touch(t testing.TB, rec arrow.RecordBatch) {
 func TestMaxDecodedSize(t *testing.T) {
 	rec := arrowtest.MixedRecordRows(memory.DefaultAllocator, 1000)
 	defer rec.Release()
-	for _, codec := range []codecs.Codec{arrowcodec.Feather{}, arrowcodec.Parquet{}} {
+	for _, codec := range []codecs.Codec{arrowcodec.Feather{}, arrowcodec.Parquet{}, arrowcodec.CSV{}} {
 		data, err := codec.Encode(rec)
 		if err != nil {
 			t.Fatal(err)
@@ -459,6 +463,7 @@ func TestMaxDecodedSize(t *testing.T) {
 		small := map[string]codecs.Codec{
 			arrowcodec.FeatherName: arrowcodec.Feather{MaxDecodedSize: 4 << 10},
 			arrowcodec.ParquetName: arrowcodec.Parquet{MaxDecodedSize: 4 << 10},
+			arrowcodec.CSVName:     arrowcodec.CSV{MaxDecodedSize: 4 << 10},
 		}[codec.Name()]
 		var got arrow.RecordBatch
 		err = small.Decode(data, &got)
@@ -473,7 +478,7 @@ func TestMaxDecodedSize(t *testing.T) {
 }
 
 func TestCache(t *testing.T) {
-	for _, codec := range []string{"feather", "parquet", "Parquet"} {
+	for _, codec := range []string{"feather", "parquet", "Parquet", "csv"} {
 		for _, comp := range []string{"smart", "all", "disabled"} {
 			t.Run(codec+"/"+comp, func(t *testing.T) {
 				c, err := cachette.New(context.Background(), cachette.Config{Codec: codec, Compression: comp, CompressionMinSize: 64})

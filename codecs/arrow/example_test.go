@@ -8,7 +8,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/cachette-go/cachette"
-	_ "github.com/cachette-go/cachette/codecs/arrow" // registers "feather" and "parquet"
+	_ "github.com/cachette-go/cachette/codecs/arrow" // registers "feather", "parquet" and "csv"
 )
 
 func Example() {

@@ -24,6 +24,10 @@ func FuzzParquetDecode(f *testing.F) {
 	fuzzDecode(f, arrowcodec.Parquet{}, arrowcodec.Parquet{MaxDecodedSize: fuzzBudget})
 }
 
+func FuzzCSVDecode(f *testing.F) {
+	fuzzDecode(f, arrowcodec.CSV{}, arrowcodec.CSV{MaxDecodedSize: fuzzBudget})
+}
+
 // fuzzDecode seeds f with encodings made by enc and checks that dec
 // decodes any input into a record whose values can all be read, or fails
 // with an error wrapping codecs.ErrCorrupt, without panicking.

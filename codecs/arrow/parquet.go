@@ -183,14 +183,21 @@ func storedSchema(pf *file.Reader, mem memory.Allocator) (*arrow.Schema, error) 
 	if err != nil {
 		return nil, err
 	}
-	msg, err := messageFlatbuffer(decoded)
+	return readSchema(decoded, mem)
+}
+
+// readSchema decodes an IPC stream holding an Arrow schema (as
+// pqarrow.WithStoreSchema and the csv codec store it), checking its
+// flatbuffer first.
+func readSchema(stream []byte, mem memory.Allocator) (*arrow.Schema, error) {
+	msg, err := messageFlatbuffer(stream)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkMessage(msg); err != nil {
 		return nil, err
 	}
-	r, err := ipc.NewReader(bytes.NewReader(decoded), ipc.WithAllocator(mem))
+	r, err := ipc.NewReader(bytes.NewReader(stream), ipc.WithAllocator(mem))
 	if err != nil {
 		return nil, err
 	}

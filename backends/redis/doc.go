@@ -1,0 +1,97 @@
+// Package redis is the cachette store for Redis, through
+// github.com/redis/go-redis/v9: one server, a Redis Cluster, or a master
+// found through Sentinel, chosen by the URL.
+//
+// Status: the conformance suite runs against a Redis 7 server and a
+// 3-node Redis Cluster; Sentinel URLs are parsed and tested, but the store
+// has not been run against a real Sentinel here.
+//
+// Importing the package registers the backend "redis":
+//
+//	import _ "github.com/cachette-go/cachette/backends/redis"
+//
+//	cache, err := cachette.New(ctx, cachette.Config{
+//		Backend:  "redis",
+//		RedisURL: "redis://user:secret@127.0.0.1:6379/0",
+//		Prefix:   "myapp",
+//	})
+//
+// # The redis_url setting
+//
+//	redis://[user:pass@]host[:port][/db][?option=value&...]
+//	rediss://...                      TLS
+//	redis://h1:7001,redis://h2:7002   several nodes: a Redis Cluster
+//	redis://h1:7001,h2:7002           the same; later nodes may omit the scheme
+//	redis://h1:7001                   one node of a cluster: detected, cluster client used
+//	redis://s1:26379,redis://s2:26379/0?master_name=mymaster
+//	                                  Sentinel: the nodes are sentinels, the master is looked up
+//
+// The port defaults to 6379 and the database to 0; a cluster only has
+// database 0. Credentials, the database and the options may be written on
+// any node (in "redis://a:1,b:2/0?dial_timeout=3s" they sit on the last) and
+// apply to all; nodes that repeat them must agree. The options are
+// go-redis's URL options (dial_timeout, read_timeout, pool_size,
+// max_retries, ...); an unknown option is an error. With master_name, user and password in the URL are those
+// of the master and its replicas; sentinel_username and sentinel_password
+// give the sentinels' own credentials when they have any. master_set is
+// accepted as another name for master_name.
+//
+// Settings.Timeout (default DefaultTimeout) bounds each dial, read and write
+// unless the URL sets dial_timeout, read_timeout or write_timeout itself, so
+// a dead server gives an error quickly rather than a hang. Open connects
+// once (PING) so that a wrong address or password is reported at once.
+// Errors start with "redis:" and never contain the URL, so a password in
+// it cannot leak.
+//
+// Open asks the server for its proto-max-bulk-len (512 MiB by default) and
+// refuses larger values, before sending them, with an error wrapping
+// backends.ErrTooLarge; WithMaxValueSize sets the limit instead.
+//
+// # Logging
+//
+// go-redis writes its own log lines (a pool that cannot dial, a failed
+// re-authentication, ...) through a single logger for the whole process,
+// by default to stderr; it has no logger per client. The first Open
+// replaces that logger, with goredis.SetLogger, by one that sends each line
+// at level Warn to the logger of the most recently opened store that is
+// still open (Settings.Logger, so cachette.Config.Logger), or to
+// slog.Default() when no store is open. With several stores on different
+// loggers, a go-redis line may therefore reach another store's logger. A
+// program that wants go-redis's lines elsewhere calls goredis.SetLogger
+// after its last Open. NewFromClient leaves go-redis's logger alone.
+//
+// # A client you already have
+//
+// NewFromClient builds a store around a go-redis client the program owns (a
+// *redis.Client, *redis.ClusterClient, failover client or *redis.Ring); Close
+// then leaves that client open:
+//
+//	rdb := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:6379"})
+//	store, err := redis.NewFromClient(rdb, "myapp")
+//	cache, err := cachette.NewWithBackend(store, cachette.Config{Prefix: "myapp"})
+//
+// # How entries are kept
+//
+// An entry is one string key, "prefix:key", holding an 8-byte big-endian
+// expiry (Unix milliseconds) followed by the value. It is written with SET
+// PX, so the server drops it on its own at (never before) the expiry; Get
+// checks the stored expiry too, so an entry is never returned after it,
+// to the millisecond. FlushExpired therefore has nothing to do and returns
+// nil.
+//
+// Delete runs a small Lua script that reads the stored expiry and unlinks
+// the key in one step, so it can report whether a live entry went.
+// ClearNamespace and Flush walk the keys with SCAN and a MATCH pattern built
+// from the prefix (glob characters in it are escaped), on every master of a
+// cluster or every shard of a ring, and unlink them one key per command in
+// pipelines, which works across hash slots. They never use KEYS, FLUSHDB or
+// FLUSHALL. Keys written meanwhile by others may or may not be seen, as with
+// any SCAN.
+//
+// Locks are "prefix:!lock:name" keys holding a random token and the lock's
+// expiry, taken by a Lua script that sets the key (with PX) only when no
+// live lock is there: the SET NX PX idea, with the expiry judged to the
+// millisecond like entries. Unlock deletes the key only if it still holds
+// the caller's token (a Lua compare-and-delete), so a holder whose lock
+// expired cannot release the next holder's.
+package redis

@@ -1,0 +1,4 @@
+package gojson
+
+// Valid is valid, for the tests.
+var Valid = valid

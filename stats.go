@@ -1,0 +1,148 @@
+package cachette
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"runtime"
+	"sync/atomic"
+)
+
+// Stats counts what a Cache did since it was made; Cache.Stats returns
+// them. Every Fetch, FetchWithTTL and GetOrLoad counts once in Hits,
+// Misses or StaleServed, unless the store failed (then StoreErrors counts
+// the failed call) or the call failed before reading (ErrClosed, a type
+// the codec cannot hold). FetchBytes (httpcache's raw read) is not
+// counted, as Config.Observer is not told of it.
+type Stats struct {
+	// Hits: live entries found in the store, and GetOrLoad calls
+	// answered by a negative marker (WithNegativeTTL) without a load.
+	Hits uint64
+	// LocalHits: values served by the process-local tier without a store
+	// call (0 while there is no local tier).
+	LocalHits uint64
+	// Misses: no entry, an expired one, one that could not be decoded, or
+	// one whose tags were invalidated.
+	Misses uint64
+	// Loads: calls of a GetOrLoad load (one per coalesced flight), those
+	// of background refreshes (WithStaleWhileRevalidate) included.
+	Loads uint64
+	// LoadErrors: loads that returned an error (one wrapping ErrNotFound
+	// included) or panicked.
+	LoadErrors uint64
+	// StaleServed: expired values GetOrLoad returned, inside a
+	// WithStaleWhileRevalidate or WithStaleIfError window.
+	StaleServed uint64
+	// StoreErrors: store calls that failed (reads, writes, deletes, locks,
+	// tag versions), not-found excluded.
+	StoreErrors uint64
+}
+
+// Stats returns the cache's counters. They are read one by one while
+// other goroutines may count: a Stats taken during traffic is a close
+// snapshot, not an atomic one.
+func (c *Cache) Stats() Stats {
+	return c.stats.snapshot()
+}
+
+// The counters of a stripe.
+const (
+	statHits = iota
+	statLocalHits
+	statMisses
+	statLoads
+	statLoadErrors
+	statStaleServed
+	statStoreErrors
+	numStats
+)
+
+// statStripe is one set of counters, alone on its cache lines (two lines,
+// against the adjacent-line prefetcher).
+type statStripe struct {
+	n [numStats]atomic.Uint64
+	_ [128 - numStats*8]byte
+}
+
+// stats is striped counters: a count goes to a stripe picked at random
+// (runtime's per-thread generator, no shared state), so that goroutines
+// on different CPUs rarely write the same cache line, and a read sums the
+// stripes. Its zero value is ready; the stripes are allocated on first
+// use.
+type stats struct {
+	stripes atomic.Pointer[[]statStripe]
+}
+
+func (s *stats) stripe() *statStripe {
+	p := s.stripes.Load()
+	if p == nil {
+		n := 1
+		for n < 4*runtime.GOMAXPROCS(0) {
+			n <<= 1
+		}
+		fresh := make([]statStripe, n)
+		if !s.stripes.CompareAndSwap(nil, &fresh) {
+			p = s.stripes.Load()
+		} else {
+			p = &fresh
+		}
+	}
+	st := *p
+	return &st[rand.Uint32()&uint32(len(st)-1)]
+}
+
+func (s *stats) add(which int) { s.stripe().n[which].Add(1) }
+
+func (s *stats) snapshot() Stats {
+	var sum [numStats]uint64
+	if p := s.stripes.Load(); p != nil {
+		for i := range *p {
+			for j := range sum {
+				sum[j] += (*p)[i].n[j].Load()
+			}
+		}
+	}
+	return Stats{
+		Hits: sum[statHits], LocalHits: sum[statLocalHits], Misses: sum[statMisses],
+		Loads: sum[statLoads], LoadErrors: sum[statLoadErrors],
+		StaleServed: sum[statStaleServed], StoreErrors: sum[statStoreErrors],
+	}
+}
+
+// localHit counts a value served by the local tier (for the local tier;
+// it reports LookupLocalHit to the observer itself).
+func (s *stats) localHit() { s.add(statLocalHits) }
+
+// storeError counts a failed store call.
+func (s *stats) storeError() { s.add(statStoreErrors) }
+
+// countLookup counts the outcome err of a lookup, as observeLookup
+// reports it: a store error was counted where it happened (Cache.wrap),
+// and ErrClosed or codecs.ErrType are not lookups.
+func (s *stats) countLookup(err error) {
+	switch {
+	case err == nil:
+		s.add(statHits)
+	case errors.Is(err, ErrNotFound):
+		s.add(statMisses)
+	}
+}
+
+// callLoad runs a GetOrLoad load, counting it (and its error or panic),
+// and telling the observer if there is one.
+func callLoad[T any](ctx context.Context, c *Cache, key string, load func(context.Context) (T, error)) (v T, err error) {
+	c.stats.add(statLoads)
+	failed := true
+	defer func() {
+		if failed {
+			c.stats.add(statLoadErrors) // an error, or a panic going on to the flight
+		}
+	}()
+	if o := c.cfg.Observer; o != nil {
+		v, err = runLoad(ctx, o, key, load)
+	} else {
+		v, err = load(ctx)
+	}
+	failed = err != nil
+	return v, err
+}
