@@ -38,6 +38,7 @@ type Cache struct {
 	log     *slog.Logger
 	flights group
 	local   *localTier // nil without Config.LocalEntries (local.go)
+	signer  *signer    // Config.SigningKey (sign.go); nil: entries are not signed
 
 	stats      stats    // Stats (stats.go)
 	refreshing sync.Map // keys being refreshed in the background (stale.go)
@@ -149,6 +150,7 @@ func newCache(store backends.Backend, codec codecs.Codec, cfg Config) *Cache {
 		codec = b.WithMaxDecodedSize(decodedSizeFactor * int64(cfg.MaxValueSize))
 	}
 	c := &Cache{store: store, codec: codec, cfg: cfg, log: cfg.Logger, closed: make(chan struct{})}
+	c.signer = newSigner(cfg, store)
 	c.flights.onPanic = func(e *LoadPanicError) {
 		c.log.Error("cachette: load panicked", "backend", cfg.Backend, "key", e.Key, "panic", e.Value, "stack", string(e.Stack))
 	}
@@ -293,14 +295,14 @@ func (c *Cache) sealEntry(key string, w writePlan, codecID byte, payload []byte,
 		return nil, fmt.Errorf("cachette put %q: %d bytes, more than max_value_size %d: %w", key, len(payload), c.cfg.MaxValueSize, ErrTooLarge)
 	}
 	w.h.codec = codecID
-	return c.encodeEntry(w.h, payload, compress), nil
+	return c.encodeEntry(key, w.h, payload, compress), nil
 }
 
 // encodeEntry returns the stored form of payload under header h (its
 // extension block included), compressed according to the configuration
-// when compress is true.
-func (c *Cache) encodeEntry(h entryHeader, payload []byte, compress bool) []byte {
-	buf := make([]byte, entryHeaderSize, entryHeaderSize+len(payload))
+// when compress is true, and signed for key when the cache signs.
+func (c *Cache) encodeEntry(key string, h entryHeader, payload []byte, compress bool) []byte {
+	buf := make([]byte, entryHeaderSize, entryHeaderSize+len(payload)+macSize)
 	if h.ext {
 		buf = appendExt(buf, h)
 	}
@@ -317,6 +319,9 @@ func (c *Cache) encodeEntry(h entryHeader, payload []byte, compress bool) []byte
 		buf = append(buf, payload...)
 	}
 	putHeader(buf, h)
+	if c.signer != nil {
+		buf = c.signer.sign(key, buf)
+	}
 	return buf
 }
 

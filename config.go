@@ -55,6 +55,17 @@ type Config struct {
 	LocalEntries       int           // decoded values kept in process in front of the store; 0 (default): no local tier
 	LocalTTL           time.Duration // longest a local value is served after it was read; default 10s, 1ms to 1h
 
+	// SigningKey, if set, authenticates every entry with HMAC-SHA-256
+	// (see "Signed entries" in the package documentation): Put signs,
+	// and Fetch treats an entry without a valid tag as a miss (logged,
+	// removed, never decoded). At least MinSigningKeyLen (32) bytes;
+	// several keys separated by commas rotate a key: the first signs,
+	// every one verifies. "" (the default): entries are not signed, and
+	// whoever can write to the store can plant entries the cache serves.
+	// Key signing_key (CACHETTE_SIGNING_KEY); never logged nor quoted in
+	// errors.
+	SigningKey string
+
 	// Timeout bounds each call to a network store; 0 means the store's default.
 	// Not read by LoadConfig or ConfigFromEnv.
 	Timeout time.Duration
@@ -85,6 +96,7 @@ var genericKeys = []string{
 	"backend", "codec", "ttl", "prefix",
 	"compression", "compression_min_size", "max_value_size",
 	"local_entries", "local_ttl",
+	"signing_key",
 }
 
 // configKeys lists the keys LoadConfig and ConfigFromEnv accept, in
@@ -335,6 +347,8 @@ func load(pairs [][2]string, ps []problem) (Config, error) {
 				continue
 			}
 			c.MaxValueSize = n
+		case "signing_key":
+			c.SigningKey = value
 		default: // a store's key
 			if c.loadLocal(key, value, &ps, bad) { // local.go
 				continue
@@ -413,6 +427,9 @@ func (c Config) problems() []problem {
 	}
 	if c.MaxValueSize < 0 || (c.MaxValueSize == 0 && c.set["max_value_size"]) || c.MaxValueSize > codecs.MaxDecompressedSize {
 		ps = append(ps, maxValueSizeProblem())
+	}
+	if p, bad := signingKeyProblem(c.SigningKey, c.set["signing_key"]); bad {
+		ps = append(ps, p)
 	}
 	return append(ps, c.localProblems()...) // local.go
 }

@@ -48,6 +48,7 @@
 //	max_value_size        MaxValueSize        67108864       bytes, 1 to 536870912; the largest value stored or decoded
 //	local_entries         LocalEntries        0              decoded values kept in process (the local tier); 0: none
 //	local_ttl             LocalTTL            10s            "30s", "250ms" or whole seconds, 1ms to 1h; the local tier's bound
+//	signing_key           SigningKey                         secret of at least 32 bytes (or several, comma-separated); "" = entries are not signed
 //
 // Which keys are required depends on the backend: memcached needs
 // memcached_host; mongodb needs mongodb_url (database_name and table_name
@@ -69,8 +70,9 @@
 //
 // A key that is given counts as given even when its value is empty:
 // table_name="" with backend=mongodb is an error rather than the default,
-// and so are an empty ttl, backend, compression or prefix. An empty codec
-// means vanilla. An unknown key is an error, so a typo never falls back to
+// and so are an empty ttl, backend, compression, prefix or signing_key
+// (an empty signing_key, a secret that did not load, would otherwise turn
+// signing off). An empty codec means vanilla. An unknown key is an error, so a typo never falls back to
 // the in-memory default silently.
 //
 // ConfigFromEnv reads the same keys from variables named prefix + upper-case
@@ -222,6 +224,46 @@
 // than a small multiple of max_value_size (the Arrow codecs get a budget of
 // 8 × max_value_size). The decoders of stored bytes have fuzz targets
 // (scripts/fuzz-targets.txt in the repository).
+//
+// # Signed entries
+//
+// A store that others can write to (a Redis or memcached shared with other
+// programs, or reachable by more people than the program's operators) is a
+// way in: whoever can write to it can store bytes under a cache's key, and
+// a cache without a signing key decodes them and serves them as its own
+// value (httpcache replays them to every client as a response).
+//
+// Config.SigningKey (key signing_key, CACHETTE_SIGNING_KEY) closes that
+// way. With a key, every entry Put, PutBytes or GetOrLoad stores ends with
+// an HMAC-SHA-256 tag over its header (codec, flags, expiry), its payload
+// as stored, its cache key and the store's prefix. Fetch, FetchWithTTL,
+// FetchBytes, GetOrLoad and so httpcache check the tag first, before
+// decompression and before the codec, and take an entry whose tag is
+// missing or wrong (written without the key or with another key, moved to
+// another key or prefix, altered, truncated) for a miss: it is logged at
+// warning level with "not authenticated" and removed, and GetOrLoad loads
+// the value again. Negative markers (WithNegativeTTL) and the version
+// entries of tags (WithTags) are signed and checked the same way, so that
+// an old version written back after InvalidateTags cannot bring back the
+// entries it invalidated. A tag adds 32 bytes to an entry and no allocation;
+// checking it is one HMAC-SHA-256 over the entry, a microsecond or two
+// per KiB, lost in the round trip of a network store
+// (bench/results/signing.md).
+//
+// A key must be at least MinSigningKeyLen (32) bytes, for example the 44
+// characters of `openssl rand -base64 32`, and every process that shares
+// the cache's entries needs it. It is never logged, and configuration
+// errors name the key "signing_key", never its value. To rotate it, give
+// several keys separated by commas: the first signs, every one is accepted.
+// Deploy "new,old" everywhere, then "new" once the entries signed with the
+// old key have expired (a key cannot contain a comma). Caches with
+// different keys on one prefix refuse, and remove, each other's entries.
+//
+// The tag authenticates; it does not encrypt (whoever can read the store
+// reads the values), and it cannot stop someone who saved a genuine entry
+// from putting it back under the same key until its own expiry, nor from
+// deleting entries. A cache without a key reads signed entries without
+// checking them, like every entry it reads.
 //
 // # Errors
 //

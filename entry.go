@@ -16,9 +16,14 @@ import (
 //	1      1     format version (1)
 //	2      1     codec ID (codecs.IDVanilla, ...; 0 for raw bytes)
 //	3      1     flags: bit 0 = payload is zstd-compressed,
+//	             bit 1 = signed: the entry ends with a 32-byte tag (sign.go),
 //	             bit 2 = an extension block follows the header (entry_ext.go)
 //	4      8     expiry, Unix milliseconds
 //	12     ...   the extension block if flagged, then the payload
+//	end-32 32    HMAC-SHA-256 tag, when signed (not part of the payload)
+//
+// decodeEntry reads an entry whose tag, if any, was checked and cut off
+// (Cache.verifySigned).
 const (
 	entryMagic      = 0xCA
 	entryVersion    = 1
@@ -33,6 +38,7 @@ var errCorruptEntry = errors.New("cachette: corrupt entry")
 type entryHeader struct {
 	codec      byte
 	compressed bool
+	signed     bool // the stored entry ended with a tag (cut off before decodeEntry)
 	expiresAt  time.Time
 
 	// From the extension block (entry_ext.go), when ext is set.
@@ -50,6 +56,9 @@ func putHeader(b []byte, h entryHeader) {
 	}
 	if h.ext {
 		flags |= flagExt
+	}
+	if h.signed {
+		flags |= flagSigned
 	}
 	b[0], b[1], b[2], b[3] = entryMagic, entryVersion, h.codec, flags
 	binary.BigEndian.PutUint64(b[4:entryHeaderSize], uint64(h.expiresAt.UnixMilli()))
@@ -71,11 +80,12 @@ func decodeEntry(b []byte, limit int) (entryHeader, []byte, error) {
 	if b[1] != entryVersion {
 		return h, nil, fmt.Errorf("%w: unknown format version %d", errCorruptEntry, b[1])
 	}
-	if b[3]&^(flagCompressed|flagExt) != 0 {
+	if b[3]&^(flagCompressed|flagSigned|flagExt) != 0 {
 		return h, nil, fmt.Errorf("%w: unknown flags 0x%02x", errCorruptEntry, b[3])
 	}
 	h.codec = b[2]
 	h.compressed = b[3]&flagCompressed != 0
+	h.signed = b[3]&flagSigned != 0
 	h.expiresAt = time.UnixMilli(int64(binary.BigEndian.Uint64(b[4:12])))
 	payload := b[entryHeaderSize:]
 	if b[3]&flagExt != 0 {

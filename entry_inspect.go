@@ -13,6 +13,7 @@ type EntryInfo struct {
 	CodecID     byte      // codec ID of the header; 0 for bytes stored by PutBytes
 	Codec       string    // name of the codec with that ID: "raw" for PutBytes, "" when no linked codec has the ID
 	Compressed  bool      // the payload is stored zstd-compressed
+	Signed      bool      // the entry ends with an HMAC-SHA-256 tag (Config.SigningKey); InspectEntry does not check it
 	ExpiresAt   time.Time // expiry, to the millisecond
 	StoredSize  int       // bytes as the store holds them, header included
 	PayloadSize int       // bytes of the payload, decompressed
@@ -35,6 +36,9 @@ const CodecRaw = "raw"
 // when maxValueSize <= 0), compressed or not, is refused before it is
 // decompressed. Malformed bytes give an error, with the fields read so far
 // filled in; they never panic.
+//
+// A signed entry (Config.SigningKey) has Signed set; its tag is cut off
+// and not checked (InspectEntry has no key): Cache.VerifyEntry checks it.
 func InspectEntry(raw []byte, maxValueSize int) (EntryInfo, error) {
 	if maxValueSize <= 0 {
 		maxValueSize = DefaultMaxValueSize
@@ -46,7 +50,12 @@ func InspectEntry(raw []byte, maxValueSize int) (EntryInfo, error) {
 		info.Compressed = raw[3]&flagCompressed != 0
 		info.Codec = codecName(raw[2])
 	}
-	h, payload, err := decodeEntry(raw, maxValueSize)
+	body, tag, err := splitTag(raw)
+	if err != nil {
+		return info, err
+	}
+	info.Signed = tag != nil
+	h, payload, err := decodeEntry(body, maxValueSize)
 	info.ExpiresAt = h.expiresAt // zero when the header did not parse
 	if err != nil {
 		return info, err

@@ -110,7 +110,7 @@ func TestDecodeEntryCorrupt(t *testing.T) {
 		"zero magic":                with(0, 0),
 		"version 0":                 with(1, 0),
 		"version 2":                 with(1, 2),
-		"unknown flag":              with(3, 0x02),
+		"unknown flag":              with(3, 0x80),
 		"every flag":                with(3, 0xff),
 		"compressed garbage":        compressedGarbage,
 		"compressed, no payload":    compressedEmpty,

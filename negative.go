@@ -44,7 +44,7 @@ func (c *Cache) putNegative(ctx context.Context, key string, o callOptions) erro
 		return err
 	}
 	w.h.codec, w.h.ext, w.h.negative = c.codec.ID(), true, true
-	err = c.store.Set(ctx, key, c.encodeEntry(w.h, nil, false), w.storeExpiry)
+	err = c.store.Set(ctx, key, c.encodeEntry(key, w.h, nil, false), w.storeExpiry)
 	c.localInvalidate(key) // local tier (local.go)
 	return c.wrap("put", err)
 }

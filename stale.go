@@ -128,9 +128,15 @@ func (c *Cache) readEntry(ctx context.Context, key string, codecID byte) (entryH
 	return c.checkEntry(ctx, key, raw, codecID)
 }
 
-// checkEntry is readEntry on bytes already read: it decodes raw, checks
-// its codec and its tags' versions.
+// checkEntry is readEntry on bytes already read: it checks the signature
+// (before anything is decoded), decodes raw, checks its codec and its
+// tags' versions.
 func (c *Cache) checkEntry(ctx context.Context, key string, raw []byte, codecID byte) (entryHeader, []byte, error) {
+	raw, err := c.verifySigned(key, raw) // the tag is checked before anything is decoded (sign.go)
+	if err != nil {
+		c.dropCorrupt(ctx, key, err)
+		return entryHeader{}, nil, ErrNotFound
+	}
 	h, payload, err := decodeEntry(raw, c.cfg.MaxValueSize)
 	if err != nil {
 		c.dropCorrupt(ctx, key, err)

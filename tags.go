@@ -118,6 +118,11 @@ func (c *Cache) tagVersions(ctx context.Context, tags []string) ([]string, error
 			}
 			return
 		}
+		if raw, err = c.verifySigned(tagVersionKey(tags[i]), raw); err != nil { // (sign.go)
+			// No version: the entries of the tag are misses until a write makes a new one.
+			c.log.WarnContext(ctx, "cachette: ignoring a tag version", "backend", c.cfg.Backend, "key", tagVersionKey(tags[i]), "error", err)
+			return
+		}
 		h, v, err := decodeEntry(raw, maxTagVersionLen)
 		if err == nil && h.codec == codecRaw && !h.ext && len(v) > 0 {
 			versions[i] = string(v)
@@ -199,6 +204,9 @@ func (c *Cache) writeTagVersion(ctx context.Context, tag, version string, life t
 	buf := make([]byte, entryHeaderSize, entryHeaderSize+len(version))
 	buf = append(buf, version...)
 	putHeader(buf, entryHeader{codec: codecRaw, expiresAt: expires})
+	if c.signer != nil { // (sign.go)
+		buf = c.signer.sign(tagVersionKey(tag), buf)
+	}
 	if err := c.store.Set(ctx, tagVersionKey(tag), buf, expires); err != nil {
 		return c.wrap(fmt.Sprintf("write tag version %q", strings.TrimPrefix(tag, "\x00")), err)
 	}

@@ -24,6 +24,9 @@ func readEntry(ctx context.Context, c *cachette.Cache, cmd, key string) (cachett
 	if err != nil {
 		return cachette.EntryInfo{}, failed("%s %q: %v", cmd, key, err)
 	}
+	if err := c.VerifyEntry(key, raw); err != nil { // signing_key set: what Fetch would refuse
+		return cachette.EntryInfo{}, failed("%s %q: the stored entry is refused: %v", cmd, key, err)
+	}
 	info, err := cachette.InspectEntry(raw, c.Config().MaxValueSize)
 	if err != nil {
 		return info, failed("%s %q: the stored entry is not readable: %v", cmd, key, err)
@@ -169,7 +172,16 @@ func cmdInspect(ctx context.Context, c *cachette.Cache, _ *options, args []strin
 		line("size", "%d bytes stored", info.StoredSize)
 	}
 	line("tags", "none (entry format %d has no tags)", info.Version)
-	line("signature", "none (entry format %d is not signed)", info.Version)
+	switch verr := c.VerifyEntry(key, raw); {
+	case cfg.SigningKey == "" && info.Signed:
+		line("signature", "HMAC-SHA-256 tag, not checked (no signing_key)")
+	case cfg.SigningKey == "":
+		line("signature", "none")
+	case verr != nil:
+		line("signature", "refused: %v", verr)
+	default:
+		line("signature", "HMAC-SHA-256 tag, valid for signing_key")
+	}
 	if ierr != nil {
 		return failed("inspect %q: the payload is not readable: %v", key, ierr)
 	}

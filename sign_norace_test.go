@@ -1,0 +1,5 @@
+//go:build !race
+
+package cachette
+
+const raceBuild = false
