@@ -98,6 +98,9 @@ type localTier struct {
 	// coherent is true when the store reports other processes' writes.
 	coherent bool
 	stop     func() // ends the invalidation subscription; nil without one
+	// delays measures the invalidation delay of this process's writes
+	// (invaldelay.go); nil without an Observer or without invalidations.
+	delays *pendingDelays
 }
 
 // localEntry is one decoded value.
@@ -132,8 +135,14 @@ func (c *Cache) startLocal(ctx context.Context) error {
 	}
 	l := newLocalTier(c.cfg.LocalEntries, c.cfg.LocalTTL)
 	if inv, ok := invalidator(c.store); ok {
+		if c.cfg.Observer != nil {
+			l.delays = newPendingDelays(c.cfg.Observer) // invaldelay.go
+		}
 		stop, err := inv.SubscribeInvalidations(ctx, backends.InvalidationHandler{
 			Keys: func(keys []string) {
+				if l.delays != nil {
+					defer l.delays.arrived(keys)
+				}
 				for _, k := range keys {
 					if strings.HasPrefix(k, tagKeyPrefix) {
 						l.reset() // a tag's version changed (tags.go): its values are not known here
@@ -142,10 +151,18 @@ func (c *Cache) startLocal(ctx context.Context) error {
 				}
 				l.invalidateKeys(keys)
 			},
-			Reset: l.reset,
+			Reset: func() {
+				l.reset()
+				if l.delays != nil {
+					l.delays.forgetAll()
+				}
+			},
 			Lost: func() {
 				l.up.Store(false)
 				l.reset()
+				if l.delays != nil {
+					l.delays.forgetAll()
+				}
 				c.log.Warn("cachette: local tier dropped: the store's invalidations are not followed until the connection is back", "backend", c.cfg.Backend)
 			},
 			Ready: func() {
