@@ -42,12 +42,12 @@ const maxPendingDelays = 1024
 // invalidation. Its zero value is not used: a local tier has one only
 // when there is an Observer and the store reports invalidations.
 type pendingDelays struct {
-	mu    sync.Mutex
-	sent  map[string]pendingWrite
-	ring  [maxPendingDelays]pendingSlot // the order of the notes, oldest first from next
-	next  int
-	seq   uint64
-	obs   Observer
+	mu   sync.Mutex
+	sent map[string]pendingWrite
+	ring [maxPendingDelays]pendingSlot // the order of the notes, oldest first from next
+	next int
+	seq  uint64
+	obs  Observer
 }
 
 type pendingWrite struct {
