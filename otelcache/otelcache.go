@@ -215,7 +215,7 @@ func (o *Observer) ServedHTTP(r *http.Request, status string) {
 // NewWithBackend and no Observer may call it itself, for store metrics
 // alone.
 func (o *Observer) WrapStore(backend string, store backends.Backend) backends.Backend {
-	return newStore(o, backend, store)
+	return wrapStore(o, backend, store)
 }
 
 // errorType is the error.type of err: a short name for the errors
