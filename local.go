@@ -22,10 +22,11 @@
 // primary of a cluster), so a Put, Clear, ClearNamespace or Flush through
 // any process drops the copies in every other process as soon as the
 // server's message arrives (about 0.05 ms after the write on loopback, a
-// few ms at p99 on a loaded machine: bench/results/local-tier.md). If such
-// a connection is lost, the whole local tier is dropped and nothing is
-// kept locally until tracking is back (reconnected with backoff);
-// New fails if tracking cannot be set up (Redis before 6, or a client
+// few ms at p99 on a loaded machine: bench/results/local-tier.md; with an
+// Observer, Observer.Invalidated reports it for this process's own
+// writes). If such a connection is lost, the whole local tier is dropped
+// and nothing is kept locally until tracking is back (reconnected with
+// backoff); New fails if tracking cannot be set up (Redis before 6, or a client
 // forced to RESP2 on valkey). With Sentinel, the master is the one named
 // when the tracking connection opens; a failover that keeps that
 // connection open is only noticed when it closes. On every other store
