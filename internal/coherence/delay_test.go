@@ -46,10 +46,10 @@ func (o *delays) none(t *testing.T, what string) {
 // Observer.Invalidated with a positive delay, when its invalidation comes
 // back; another process's writes and a Clear that removed nothing are not.
 func TestInvalidationDelay(t *testing.T) {
-	targets := coherenceTargets(t)
+	targets := coherenceTargets()
 	for _, name := range []string{"redis", "valkey"} {
 		t.Run(name, func(t *testing.T) {
-			cfg, _ := targets[name]()
+			cfg, _ := targets[name](t)
 			ctx := context.Background()
 			cfg.Prefix = randomPrefix(t)
 			o := &delays{ch: make(chan time.Duration, 100)}
