@@ -25,6 +25,28 @@ func countingLoad(n *atomic.Int32, v string) func(context.Context) (string, erro
 	return func(context.Context) (string, error) { n.Add(1); return v, nil }
 }
 
+// gatedLoad returns a load that counts its calls in n, reports each on
+// started, then waits for release to be closed and returns v.
+func gatedLoad(n *atomic.Int32, v string) (load func(context.Context) (string, error), started <-chan struct{}, release chan struct{}) {
+	s, release := make(chan struct{}, 2), make(chan struct{})
+	return func(context.Context) (string, error) {
+		n.Add(1)
+		s <- struct{}{}
+		<-release
+		return v, nil
+	}, s, release
+}
+
+// waitStarted waits for a load of gatedLoad to start.
+func waitStarted(t *testing.T, started <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-started:
+	case <-time.After(waitLong):
+		t.Fatal("no background reload started")
+	}
+}
+
 // refreshers is how many background reloads c runs or is starting.
 func refreshers(c *Cache) int {
 	n := 0
@@ -64,13 +86,7 @@ func TestEarlyRefreshDue(t *testing.T) {
 	}
 
 	for i, want := range []string{"v2", "v3"} {
-		started, release := make(chan struct{}, 1), make(chan struct{})
-		reload := func(context.Context) (string, error) {
-			loads.Add(1)
-			started <- struct{}{}
-			<-release
-			return want, nil
-		}
+		reload, started, release := gatedLoad(&loads, want)
 		prev := "v1"
 		if i > 0 {
 			prev = "v2"
@@ -78,11 +94,7 @@ func TestEarlyRefreshDue(t *testing.T) {
 		if v, err := GetOrLoad(ctx, c, "k", reload, opts...); v != prev || err != nil {
 			t.Fatalf("%q, %v; want the fresh %q at once", v, err, prev)
 		}
-		select {
-		case <-started:
-		case <-time.After(waitLong):
-			t.Fatal("no background reload started")
-		}
+		waitStarted(t, started)
 		// While it runs, callers get the current value and start no other.
 		if v, err := GetOrLoad(ctx, c, "k", reload, opts...); v != prev || err != nil {
 			t.Fatalf("%q, %v during the reload", v, err)
@@ -169,21 +181,11 @@ func TestEarlyRefreshOneReloadAcrossCaches(t *testing.T) {
 	seen := storedInfo(t, c1, "k").ExpiresAt
 
 	var loads atomic.Int32
-	started, release := make(chan struct{}, 2), make(chan struct{})
-	reload := func(context.Context) (string, error) {
-		loads.Add(1)
-		started <- struct{}{}
-		<-release
-		return "v2", nil
-	}
+	reload, started, release := gatedLoad(&loads, "v2")
 	if v, err := GetOrLoad(ctx, c1, "k", reload, opts...); v != "v1" || err != nil {
 		t.Fatalf("c1: %q, %v", v, err)
 	}
-	select {
-	case <-started:
-	case <-time.After(waitLong):
-		t.Fatal("no background reload started")
-	}
+	waitStarted(t, started)
 	if v, err := GetOrLoad(ctx, c2, "k", reload, opts...); v != "v1" || err != nil {
 		t.Fatalf("c2: %q, %v", v, err)
 	}
