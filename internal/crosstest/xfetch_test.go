@@ -1,0 +1,68 @@
+package crosstest
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cachette-go/cachette"
+)
+
+// TestEarlyRefreshOnEveryBackend: a value GetOrLoad stores with
+// WithEarlyRefresh keeps its load duration on every store, and two caches
+// that both decide to refresh it early run one reload (the store lock)
+// while both serve the fresh value. A beta of 1e300 makes every draw
+// refresh but the one in 2^53 that is exactly 1.
+func TestEarlyRefreshOnEveryBackend(t *testing.T) {
+	for backend, cfgFor := range backendConfigs(t) {
+		t.Run(backend, func(t *testing.T) {
+			c1, c2 := twoCaches(t, backend, cfgFor(t))
+			ctx := context.Background()
+			opts := []cachette.Option{cachette.WithTTL(time.Hour), cachette.WithEarlyRefresh(1e300)}
+			first := func(context.Context) (string, error) { return "v1", nil }
+			if _, err := cachette.GetOrLoad(ctx, c1, "xf", first, opts...); err != nil {
+				t.Fatal(err)
+			}
+			stored := func() cachette.EntryInfo {
+				raw, _, err := c2.Backend().Get(ctx, "xf")
+				if err != nil {
+					return cachette.EntryInfo{}
+				}
+				info, _ := cachette.InspectEntry(raw, 0)
+				return info
+			}
+			if info := stored(); info.LoadTime <= 0 || string(info.Payload) != "v1" {
+				t.Fatalf("stored %+v: want v1 with its load duration", info)
+			}
+
+			var loads atomic.Int32
+			started, release := make(chan struct{}, 2), make(chan struct{})
+			reload := func(context.Context) (string, error) {
+				loads.Add(1)
+				started <- struct{}{}
+				<-release
+				return "v2", nil
+			}
+			for i, c := range []*cachette.Cache{c1, c2} {
+				if v, err := cachette.GetOrLoad(ctx, c, "xf", reload, opts...); v != "v1" || err != nil {
+					t.Fatalf("call %d: %q, %v; want the fresh v1 at once", i, v, err)
+				}
+				if i == 0 {
+					<-started // c1 holds the lock while its reload runs
+				}
+			}
+			if _, ok, err := c2.Lock(ctx, "cachette:refresh:xf", time.Second); ok || err != nil {
+				t.Fatalf("the refresh lock is free during the reload (%v)", err)
+			}
+			close(release)
+			waitFor(t, "the reloaded value", func() bool {
+				info := stored()
+				return string(info.Payload) == "v2" && info.LoadTime > 0
+			})
+			if n := loads.Load(); n != 1 {
+				t.Fatalf("%d reloads, want 1", n)
+			}
+		})
+	}
+}
