@@ -73,13 +73,15 @@ func storedLoadTime(o callOptions) time.Duration {
 	return min(max(o.loadTime, time.Microsecond), maxLoadTime).Truncate(time.Microsecond)
 }
 
-// reloadedSince returns the value under key when its entry expires after
-// seen, the expiry an early refresh found: another process (or flight)
-// stored it again since, and the refresh has nothing to load.
+// reloadedSince returns the value under key when its entry has another
+// expiry than seen, the expiry an early refresh found: another process
+// (or flight) stored it again since, and the refresh has nothing to load.
+// (A value stored again within the same millisecond, with the same TTL,
+// looks unchanged: it is loaded once more, which costs a load only.)
 func reloadedSince[T any](ctx context.Context, c *Cache, key string, seen time.Time) (T, bool) {
 	var v T
 	h, payload, err := c.readEntry(ctx, key, c.codec.ID())
-	if err != nil || h.negative || !h.expiresAt.After(seen) || !time.Now().Before(h.expiresAt) {
+	if err != nil || h.negative || h.expiresAt.Equal(seen) || !time.Now().Before(h.expiresAt) {
 		return v, false
 	}
 	if err := c.codec.Decode(payload, &v); err != nil {

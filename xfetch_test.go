@@ -174,11 +174,13 @@ func TestEarlyRefreshOneReloadAcrossCaches(t *testing.T) {
 	c1.xfetchRand = func() float64 { return 0 }
 	c2.xfetchRand = c1.xfetchRand
 	ctx := context.Background()
-	opts := []Option{WithTTL(time.Hour), WithEarlyRefresh(1)}
-	if _, err := GetOrLoad(ctx, c1, "k", constLoad("v1"), opts...); err != nil {
+	if _, err := GetOrLoad(ctx, c1, "k", constLoad("v1"), WithTTL(time.Hour), WithEarlyRefresh(1)); err != nil {
 		t.Fatal(err)
 	}
 	seen := storedInfo(t, c1, "k").ExpiresAt
+	// The reload stores for longer, so that its entry's expiry differs
+	// from v1's even when it ends within the same millisecond.
+	opts := []Option{WithTTL(2 * time.Hour), WithEarlyRefresh(1)}
 
 	var loads atomic.Int32
 	reload, started, release := gatedLoad(&loads, "v2")

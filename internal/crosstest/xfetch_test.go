@@ -19,11 +19,14 @@ func TestEarlyRefreshOnEveryBackend(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			c1, c2 := twoCaches(t, backend, cfgFor(t))
 			ctx := context.Background()
-			opts := []cachette.Option{cachette.WithTTL(time.Hour), cachette.WithEarlyRefresh(1e300)}
 			first := func(context.Context) (string, error) { return "v1", nil }
-			if _, err := cachette.GetOrLoad(ctx, c1, "xf", first, opts...); err != nil {
+			if _, err := cachette.GetOrLoad(ctx, c1, "xf", first, cachette.WithTTL(time.Hour), cachette.WithEarlyRefresh(1e300)); err != nil {
 				t.Fatal(err)
 			}
+			// The reload stores for longer: its entry's expiry differs from
+			// v1's even within the same millisecond, and a refresher of c2
+			// that gets the lock after c1's reload sees it and loads nothing.
+			opts := []cachette.Option{cachette.WithTTL(2 * time.Hour), cachette.WithEarlyRefresh(1e300)}
 			stored := func() cachette.EntryInfo {
 				raw, _, err := c2.Backend().Get(ctx, "xf")
 				if err != nil {
