@@ -43,6 +43,8 @@ type Cache struct {
 	stats      stats    // Stats (stats.go)
 	refreshing sync.Map // keys being refreshed in the background (stale.go)
 
+	xfetchRand func() float64 // tests' source of WithEarlyRefresh's draws (xfetch.go); nil: math/rand/v2
+
 	closed    chan struct{}
 	closeOnce sync.Once
 }
@@ -57,6 +59,12 @@ type callOptions struct {
 	swr, sie time.Duration // stale windows (stale.go)
 	negTTL   time.Duration // negative caching (negative.go)
 	tags     []string      // WithTags (tags.go)
+
+	// WithEarlyRefresh (xfetch.go): its beta, the duration of the load
+	// whose value is stored, and the expiry an early refresh found.
+	beta        float64
+	loadTime    time.Duration
+	refreshSeen time.Time
 
 	// tagBlock holds the versions of tags when tagsStamped: GetOrLoad
 	// reads them before its load runs (stale.go, planWrite).
@@ -549,10 +557,15 @@ func GetOrLoad[T any](ctx context.Context, c *Cache, key string, load func(conte
 			return *p.(*T), nil
 		}
 	}
-	st, err := c.readForLoad(ctx, key, &v, o) // fresh, stale or negative (stale.go)
+	st, seen, err := c.readForLoad(ctx, key, &v, o) // fresh, stale or negative (stale.go)
 	switch st {
 	case readFresh:
 		c.observeLookup(ctx, key, nil)
+		return v, nil
+	case readEarlyRefresh: // WithEarlyRefresh (xfetch.go)
+		c.observeLookup(ctx, key, nil)
+		o.refreshSeen = seen
+		refreshInBackground(ctx, c, key, load, o)
 		return v, nil
 	case readNegative:
 		c.observeLookup(ctx, key, nil)
@@ -598,13 +611,19 @@ func loadFlight[T any](c *Cache, key string, load func(context.Context) (T, erro
 	return func(ctx context.Context) (any, error) {
 		// Another flight may have stored it while this one queued.
 		var cached T
-		if _, err := c.fetch(ctx, key, &cached, false); err == nil {
+		if !o.refreshSeen.IsZero() { // an early refresh: the value read was fresh (xfetch.go)
+			if v, ok := reloadedSince[T](ctx, c, key, o.refreshSeen); ok {
+				return v, nil
+			}
+		} else if _, err := c.fetch(ctx, key, &cached, false); err == nil {
 			return cached, nil
 		}
 		// Tag versions are taken before the load, so that an
 		// InvalidateTags while it runs makes its value a miss (stale.go).
 		o, serr := c.stampBeforeLoad(ctx, o)
+		start := time.Now()
 		loaded, err := callLoad(ctx, c, key, load)
+		o.loadTime = time.Since(start) // stored with WithEarlyRefresh (xfetch.go)
 		if err != nil {
 			return nil, c.loadFailed(ctx, key, err, o)
 		}

@@ -172,7 +172,10 @@
 // across processes, through the store's lock) refreshes it
 // (WithStaleWhileRevalidate), or when its load fails (WithStaleIfError),
 // and can remember that a key does not exist (WithNegativeTTL); Fetch
-// never returns an expired value. Entries stored WithTags are dropped
+// never returns an expired value. WithEarlyRefresh reloads a hot value in
+// the background shortly before it expires (probabilistic early
+// expiration, "XFetch", from the duration of its last load), so that its
+// expiry causes no stampede. Entries stored WithTags are dropped
 // together by InvalidateTags, on every store: each tag has a version
 // entry, which tagged entries record and reads check, so no key listing is
 // needed (one extra read per tag on a tagged read). Stats counts hits,

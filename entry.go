@@ -46,6 +46,7 @@ type entryHeader struct {
 	negative    bool          // a negative marker: no value
 	staleWindow time.Duration // the store keeps the entry this long after expiresAt
 	tags        string        // the tag block, "" without tags
+	loadTime    time.Duration // how long the value's load took, in microseconds (WithEarlyRefresh, xfetch.go); 0: not stored
 }
 
 // putHeader writes h into the first entryHeaderSize bytes of b.

@@ -13,12 +13,17 @@ import (
 //
 //	offset size  field
 //	0      2     length N of the rest of the block (big-endian)
-//	2      1     extension flags: bit 0 = negative marker (no value, see WithNegativeTTL)
+//	2      1     extension flags: bit 0 = negative marker (no value, see WithNegativeTTL),
+//	             bit 1 = the load duration follows the stale window
 //	3      4     stale window, milliseconds (big-endian): the store keeps the
 //	             entry this long after the header's expiry
+//	(7     4     if flag bit 1: how long the load of the value took,
+//	             microseconds (big-endian, 1 or more), for WithEarlyRefresh)
 //	7      1     number of tags, at most maxEntryTags
 //	8      ...   per tag: 1 byte length, the tag (1-255 bytes),
 //	             1 byte length, its version when stored (1-64 bytes)
+//
+// (The offsets of the tag count and tags are 4 more with the load duration.)
 //
 // The header's expiry stays the logical one: Fetch never returns an entry
 // past it, whatever the stale window.
@@ -26,10 +31,13 @@ const (
 	flagExt          = 1 << 2
 	extFixedSize     = 2 + 1 + 4 + 1 // length, flags, window, tag count
 	extFlagNegative  = 1 << 0
+	extFlagLoadTime  = 1 << 1 // a load duration follows the stale window
+	extLoadTimeSize  = 4
 	maxEntryTags     = 64
 	maxTagLen        = 255
 	maxTagVersionLen = 64
 	maxStaleWindow   = time.Duration(1<<32-1) * time.Millisecond // what 4 bytes of milliseconds hold, about 49 days
+	maxLoadTime      = time.Duration(1<<32-1) * time.Microsecond // what 4 bytes of microseconds hold, about 71 minutes
 )
 
 // appendExt appends the extension block of h to b; h.ext must be set and
@@ -40,9 +48,16 @@ func appendExt(b []byte, h entryHeader) []byte {
 	if h.negative {
 		flags |= extFlagNegative
 	}
+	if h.loadTime > 0 {
+		flags |= extFlagLoadTime
+		n += extLoadTimeSize
+	}
 	b = binary.BigEndian.AppendUint16(b, uint16(n))
 	b = append(b, flags)
 	b = binary.BigEndian.AppendUint32(b, uint32(h.staleWindow/time.Millisecond))
+	if h.loadTime > 0 {
+		b = binary.BigEndian.AppendUint32(b, uint32(h.loadTime/time.Microsecond))
+	}
 	if h.tags == "" {
 		return append(b, 0)
 	}
@@ -61,13 +76,24 @@ func parseExt(h *entryHeader, rest []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: extension block of %d bytes in %d", errCorruptEntry, n, len(rest)-2)
 	}
 	block := rest[2 : 2+n]
-	if block[0]&^extFlagNegative != 0 {
+	if block[0]&^(extFlagNegative|extFlagLoadTime) != 0 {
 		return nil, fmt.Errorf("%w: unknown extension flags 0x%02x", errCorruptEntry, block[0])
 	}
 	h.ext = true
 	h.negative = block[0]&extFlagNegative != 0
 	h.staleWindow = time.Duration(binary.BigEndian.Uint32(block[1:5])) * time.Millisecond
 	tags := block[5:]
+	if block[0]&extFlagLoadTime != 0 {
+		if len(tags) < extLoadTimeSize+1 {
+			return nil, fmt.Errorf("%w: extension block too short for its load duration", errCorruptEntry)
+		}
+		us := binary.BigEndian.Uint32(tags[:extLoadTimeSize])
+		if us == 0 {
+			return nil, fmt.Errorf("%w: load duration of 0", errCorruptEntry)
+		}
+		h.loadTime = time.Duration(us) * time.Microsecond
+		tags = tags[extLoadTimeSize:]
+	}
 	if err := checkTagBlock(tags); err != nil {
 		return nil, err
 	}

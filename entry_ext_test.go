@@ -50,3 +50,34 @@ func TestEntryExtension(t *testing.T) {
 		}
 	}
 }
+
+// TestEntryLoadTime: the load duration of WithEarlyRefresh round-trips in
+// the extension block, with tags after it, and a flag without its field,
+// or with 0 in it, is a corrupt entry.
+func TestEntryLoadTime(t *testing.T) {
+	exp := time.UnixMilli(1_700_000_000_000)
+	h := entryHeader{codec: codecs.IDJSON, expiresAt: exp, ext: true, loadTime: 1234 * time.Microsecond,
+		tags: encodeTags([]taggedVersion{{"users", "v1"}})}
+	b := entryBytes(h, []byte(`"x"`))
+	got, payload, err := decodeEntry(b, DefaultMaxValueSize)
+	if err != nil || got != h || string(payload) != `"x"` {
+		t.Fatalf("%+v %q %v", got, payload, err)
+	}
+	if info, err := InspectEntry(b, 0); err != nil || info.LoadTime != h.loadTime || len(info.Tags) != 1 {
+		t.Fatalf("InspectEntry: %+v, %v", info, err)
+	}
+	for i := entryHeaderSize; i < len(b)-3; i++ {
+		if _, _, err := decodeEntry(b[:i], DefaultMaxValueSize); !errors.Is(err, errCorruptEntry) {
+			t.Fatalf("truncated to %d bytes: %v", i, err)
+		}
+	}
+	zero := append([]byte(nil), b...)
+	copy(zero[19:23], []byte{0, 0, 0, 0})
+	noField := entryBytes(entryHeader{codec: codecs.IDJSON, expiresAt: exp, ext: true}, nil)
+	noField[14] |= extFlagLoadTime
+	for name, c := range map[string][]byte{"zero": zero, "no field": noField} {
+		if _, _, err := decodeEntry(c, DefaultMaxValueSize); !errors.Is(err, errCorruptEntry) {
+			t.Fatalf("%s: % x: %v", name, c, err)
+		}
+	}
+}

@@ -40,6 +40,10 @@ func FuzzDecodeEntry(f *testing.F) {
 	f.Add(entryBytes(entryHeader{codec: codecs.IDJSON, expiresAt: exp, ext: true, negative: true}, nil))
 	f.Add(entryBytes(entryHeader{codec: codecs.IDGob, compressed: true, expiresAt: exp, ext: true, staleWindow: time.Second,
 		tags: encodeTags([]taggedVersion{{"users", "0123456789abcdef"}, {"user:1", "v"}})}, []byte("gob")))
+	// A load duration (WithEarlyRefresh), alone and with tags.
+	f.Add(entryBytes(entryHeader{codec: codecs.IDJSON, expiresAt: exp, ext: true, loadTime: 1500 * time.Microsecond}, []byte(`"v"`)))
+	f.Add(entryBytes(entryHeader{codec: codecs.IDJSON, expiresAt: exp, ext: true, staleWindow: time.Minute, loadTime: time.Microsecond,
+		tags: encodeTags([]taggedVersion{{"users", "v"}})}, []byte(`"v"`)))
 	// 16,398 bytes that used to cost 2.25 GB of allocations to decode.
 	f.Add(append(entryBytes(entryHeader{codec: codecRaw, compressed: true, expiresAt: exp}, nil)[:entryHeaderSize], zstdtest.Bomb()...))
 

@@ -19,11 +19,12 @@ type EntryInfo struct {
 	PayloadSize int       // bytes of the payload, decompressed
 	Payload     []byte    // the payload, decompressed, not decoded by the codec
 
-	// From the extension block of entries stored with a stale window,
+	// From the extension block of entries stored with a stale window, a load duration,
 	// tags or as a negative marker (WithNegativeTTL).
 	StaleWindow time.Duration // the store keeps the entry this long past ExpiresAt, for GetOrLoad
 	Negative    bool          // a negative marker: the key is known not to exist, no value
 	Tags        []string      // the tags the entry was stored with (a tag longer than 255 bytes by its hash)
+	LoadTime    time.Duration // how long the value's load took, stored by GetOrLoad with WithEarlyRefresh; 0 otherwise
 }
 
 // CodecRaw is EntryInfo.Codec of bytes stored by PutBytes, without a codec.
@@ -60,7 +61,7 @@ func InspectEntry(raw []byte, maxValueSize int) (EntryInfo, error) {
 	if err != nil {
 		return info, err
 	}
-	info.StaleWindow, info.Negative = h.staleWindow, h.negative
+	info.StaleWindow, info.Negative, info.LoadTime = h.staleWindow, h.negative, h.loadTime
 	for _, tv := range decodeTags(h.tags) {
 		info.Tags = append(info.Tags, tv.tag)
 	}

@@ -30,7 +30,7 @@ type Observer interface {
 	// FetchWithTTL, and once per GetOrLoad (its first read; a GetOrLoad
 	// that misses is then told by LoadStart and LoadDone). FetchBytes is
 	// not reported: it is httpcache's raw read, several per request (a
-	// vary marker, tag generations, a second look under the fill lock),
+	// vary marker, a second look under the fill lock),
 	// whose outcome per request goes to httpcache.Options.OnServe. A call
 	// that fails before reading (ErrClosed, a dst or type the codec cannot
 	// hold) is not reported.

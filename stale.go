@@ -94,6 +94,10 @@ func (c *Cache) planWrite(ctx context.Context, o callOptions) (writePlan, error)
 		w.h.ext = true
 		w.h.tags = o.tagBlock
 	}
+	if lt := storedLoadTime(o); lt > 0 { // WithEarlyRefresh (xfetch.go)
+		w.h.ext = true
+		w.h.loadTime = lt
+	}
 	return w, nil
 }
 
@@ -167,22 +171,25 @@ const (
 	readNegative                         // a negative marker, and WithNegativeTTL
 	readStaleRevalidate                  // an expired value, decoded, inside the WithStaleWhileRevalidate window
 	readStaleIfError                     // an expired value, decoded, inside the WithStaleIfError window only
+	readEarlyRefresh                     // a live value, decoded, to reload in the background (WithEarlyRefresh, xfetch.go)
 )
 
-// readForLoad is GetOrLoad's read of key into dst with the options o.
-func (c *Cache) readForLoad(ctx context.Context, key string, dst any, o callOptions) (readState, error) {
+// readForLoad is GetOrLoad's read of key into dst with the options o. It
+// returns the entry's expiry too (for readEarlyRefresh).
+func (c *Cache) readForLoad(ctx context.Context, key string, dst any, o callOptions) (readState, time.Time, error) {
+	var never time.Time
 	if c.isClosed() {
-		return readMiss, ErrClosed
+		return readMiss, never, ErrClosed
 	}
 	h, payload, err := c.readEntry(ctx, key, c.codec.ID())
 	if err != nil {
-		return readMiss, err
+		return readMiss, never, err
 	}
 	if h.negative {
 		if o.negTTL > 0 {
-			return readNegative, nil
+			return readNegative, never, nil
 		}
-		return readMiss, ErrNotFound
+		return readMiss, never, ErrNotFound
 	}
 	st := readFresh
 	if h.staleWindow > 0 {
@@ -193,18 +200,21 @@ func (c *Cache) readForLoad(ctx context.Context, key string, dst any, o callOpti
 			case late < o.sie:
 				st = readStaleIfError
 			default:
-				return readMiss, ErrNotFound
+				return readMiss, never, ErrNotFound
 			}
 		}
 	}
+	if st == readFresh && c.earlyRefreshDue(h, o) {
+		st = readEarlyRefresh
+	}
 	if err := c.codec.Decode(payload, dst); err != nil {
 		if errors.Is(err, codecs.ErrType) {
-			return readMiss, fmt.Errorf("cachette fetch %q: %w", key, err)
+			return readMiss, never, fmt.Errorf("cachette fetch %q: %w", key, err)
 		}
 		c.dropCorrupt(ctx, key, err)
-		return readMiss, ErrNotFound
+		return readMiss, never, ErrNotFound
 	}
-	return st, nil
+	return st, h.expiresAt, nil
 }
 
 // refreshInBackground reloads key on a goroutine of its own, unless this

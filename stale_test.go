@@ -72,21 +72,11 @@ func TestStaleWhileRevalidateOneReloadAcrossCaches(t *testing.T) {
 	waitExpired(t, c1, "k")
 
 	var loads atomic.Int32
-	started, release := make(chan struct{}, 2), make(chan struct{})
-	reload := func(context.Context) (string, error) {
-		loads.Add(1)
-		started <- struct{}{}
-		<-release
-		return "v2", nil
-	}
+	reload, started, release := gatedLoad(&loads, "v2") // (xfetch_test.go)
 	if v, err := GetOrLoad(ctx, c1, "k", reload, opts...); v != "v1" || err != nil {
 		t.Fatalf("c1: %q, %v; want the stale v1 at once", v, err)
 	}
-	select {
-	case <-started:
-	case <-time.After(waitLong):
-		t.Fatal("no background reload started")
-	}
+	waitStarted(t, started)
 	if v, err := GetOrLoad(ctx, c2, "k", reload, opts...); v != "v1" || err != nil {
 		t.Fatalf("c2: %q, %v; want the stale v1 at once", v, err)
 	}

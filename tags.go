@@ -33,8 +33,8 @@ import (
 // least a day); when it expires, or the store evicts it, the entries with
 // that tag become misses, as after an invalidation.
 //
-// httpcache's tag generations (httpcache/purge.go) are the same mechanism
-// over its own stored responses and keys.
+// httpcache stores its responses with WithTags (namespaced by its
+// prefix), and its PurgeTags is an InvalidateTags (httpcache/purge.go).
 
 // WithTags makes the entry that Put, PutBytes or GetOrLoad stores belong
 // to tags (empty tags are ignored, duplicates count once; at most 64 per

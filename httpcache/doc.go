@@ -278,13 +278,15 @@
 // None of this lists keys, so it works on every store, memcached
 // included. The vary marker under a URL's base key holds a random epoch,
 // which the variants stored under it record; a variant whose epoch is not
-// the marker's is a miss, so dropping the marker drops every variant. Each
-// tag has a generation entry, "<prefix>:tag:<hash of the tag>", holding a
-// random token; a tagged response records its tags' tokens, a HIT reads
-// the current ones (one store read per tag, concurrently: the only cost,
-// and only for tagged responses), and PurgeTags deletes them. Epochs and
-// tokens are only ever written fresh, so a response stored before a purge
-// is never served after it, even one whose store raced the purge. Purged
+// the marker's is a miss, so dropping the marker drops every variant.
+// Tags are cachette's (cachette.WithTags, Cache.InvalidateTags): a
+// response is stored with its tags as "<prefix>:tag:<tag>", cachette
+// records their versions in the entry and checks them on every read (one
+// store read per tag, concurrently: the only cost, and only for tagged
+// responses), and PurgeTags is Cache.InvalidateTags of those names. Epochs
+// and tag versions are only ever written fresh, so a response stored
+// before a purge is never served after it, even one whose store raced the
+// purge. Purged
 // variants and tagged responses stay in the store, unreachable, until
 // their TTL ends. A response with more than 64 tags is not stored.
 //
@@ -317,7 +319,7 @@
 //
 // Responses are stored with PutBytes in a small versioned binary format of
 // length-prefixed fields (status, TTL, freshness, age, stale windows,
-// compute time, headers, body). A
+// compute time, headers, body, vary epoch, tag names). A
 // value that does not decode is logged, removed and treated as a miss; a
 // value of an earlier format version is a quiet miss, replaced by the next
 // response stored.

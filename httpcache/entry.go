@@ -64,8 +64,11 @@ import (
 // (see handler.encode) and stores the value with cachette.Uncompressed, so
 // that the store never compresses it; a HIT on an entry the middleware has
 // decoded before then decompresses nothing (see hotEntries).
+//
+// Version 6 stores a response's tags without generations: cachette
+// records and checks their versions (cachette.WithTags, purge.go).
 const (
-	entryVersion = 5
+	entryVersion = 6
 	kindResponse = 1
 	kindVary     = 2
 
@@ -108,12 +111,8 @@ type storedResponse struct {
 	header                http.Header // hop-by-hop and per-request headers removed; ETag set
 	body                  []byte
 	epoch                 string   // epoch of the vary marker it was stored under; "" without Vary
-	tags                  []tagGen // its tags (Options.TagsHeader), sorted by name, with their generations
+	tags                  []string // its tags (Options.TagsHeader), sorted; cachette checks their versions (purge.go)
 }
-
-// tagGen is a tag of a stored response and the generation the tag had
-// when the response was stored (see purge.go).
-type tagGen struct{ name, gen string }
 
 // entry is a decoded stored value: a response or a vary marker.
 type entry struct {
@@ -189,8 +188,7 @@ func encodeResponseBody(r *storedResponse, zbody []byte) []byte {
 	b = appendString(b, r.epoch)
 	b = binary.AppendUvarint(b, uint64(len(r.tags)))
 	for _, t := range r.tags {
-		b = appendString(b, t.name)
-		b = appendString(b, t.gen)
+		b = appendString(b, t)
 	}
 	return b
 }
@@ -378,22 +376,22 @@ func (r *reader) response() *storedResponse {
 	resp.epoch = string(r.bytes("epoch"))
 	n := r.count("tag")
 	for i := range n {
-		name, gen := r.bytes("tag name"), r.bytes("tag generation")
+		name := r.bytes("tag")
 		switch {
 		case r.err != nil:
 			return nil
-		case len(name) == 0 || len(gen) == 0:
-			r.fail("empty tag or generation")
-		case i > 0 && string(name) <= resp.tags[i-1].name:
+		case len(name) == 0:
+			r.fail("empty tag")
+		case i > 0 && string(name) <= resp.tags[i-1]:
 			r.fail("tags not sorted")
 		}
 		if r.err != nil {
 			return nil
 		}
 		if resp.tags == nil {
-			resp.tags = make([]tagGen, 0, n)
+			resp.tags = make([]string, 0, n)
 		}
-		resp.tags = append(resp.tags, tagGen{string(name), string(gen)})
+		resp.tags = append(resp.tags, string(name))
 	}
 	return resp
 }

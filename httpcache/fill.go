@@ -282,11 +282,7 @@ func (h *handler) freshen(old *storedResponse, notModified http.Header, now time
 	// The tags stay those the response was stored with; a tags header on
 	// the 304 is not shown to clients either (purge.go).
 	_, _ = h.cfg.takeTags(hdr)
-	var tags []tagGen
-	for _, t := range old.tags {
-		tags = append(tags, tagGen{name: t.name}) // generations are taken afresh when storing
-	}
-	resp := &storedResponse{status: old.status, header: hdr, body: old.body, genETag: old.genETag, compute: old.compute, tags: tags}
+	resp := &storedResponse{status: old.status, header: hdr, body: old.body, genETag: old.genETag, compute: old.compute, tags: old.tags}
 	p := h.cfg.plan(hdr, now)
 	if !p.ok {
 		resp.fresh, resp.ttl = time.Millisecond, time.Millisecond

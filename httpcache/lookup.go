@@ -34,7 +34,7 @@ func (f *hit) inSIE() bool { return -f.freshLeft() < f.resp.sie }
 func (h *handler) lookup(ctx context.Context, base string, r *http.Request) (*hit, string, error) {
 	e, left, err := h.fetch(ctx, base)
 	if err == nil && e.resp != nil {
-		e, err = h.current(ctx, e, "") // purged tags (purge.go)
+		e = current(e, "") // a vary marker's epoch of a response stored with Vary before (purge.go)
 	}
 	if err != nil || e.resp != nil {
 		return hitOf(e, left), base, err
@@ -49,7 +49,7 @@ func (h *handler) lookup(ctx context.Context, base string, r *http.Request) (*hi
 		return nil, key, nil
 	}
 	if err == nil && e.resp != nil {
-		e, err = h.current(ctx, e, epoch) // purged URL or tags (purge.go)
+		e = current(e, epoch) // purged URL (purge.go); purged tags are misses of fetch
 	}
 	return hitOf(e, left), key, err
 }

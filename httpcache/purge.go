@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/cachette-go/cachette"
@@ -36,27 +35,27 @@ import (
 //     the old marker before a purge can never bring its variants back.
 //     The dropped variants stay in the store, unreachable, until their
 //     TTL ends (or the store evicts them).
-//   - Each tag has a generation entry, "<prefix>:tag:<hash of the tag>",
-//     holding a random token. A tagged response records the generation of
-//     each of its tags when it was stored, and a lookup reads the current
-//     generations (one Get per tag, concurrently): a missing or different
-//     one is a miss. PurgeTags deletes the generation entries; the next
-//     response stored with the tag creates a fresh one. As with epochs, a
-//     generation is never written back, so a response stored before
-//     PurgeTags returned is never served after it, on any store.
+//   - Tags are cachette's own (cachette.WithTags, Cache.InvalidateTags):
+//     a tagged response is stored with its tags, namespaced by
+//     Options.Prefix (coreTag), and the cache records the version of each
+//     tag in the entry and checks them on every read (FetchBytes), so that
+//     PurgeTags is an InvalidateTags of the namespaced tags. A version is
+//     never written back, so a response stored before PurgeTags returned
+//     is never served after it, on any store.
 //
 // The races left only cost hits, never serve a purged response: two
-// stores that create a marker or a tag generation at the same moment each
-// write their own token, and the response stored with the token that lost
-// is a miss the next time (it is replaced by the next store).
+// stores that create a marker at the same moment each write their own
+// epoch, and the response stored with the epoch that lost is a miss the
+// next time (it is replaced by the next store); tag versions behave the
+// same way in cachette.
 
-// maxTags bounds the tags of one response: a HIT reads one generation per
-// tag. A response with more is not stored.
+// maxTags bounds the tags of one response: a HIT reads one tag version
+// per tag. A response with more is not stored. It is cachette's own bound
+// of the tags of an entry.
 const maxTags = 64
 
 // newToken returns a fresh random token, 128 bits in URL-safe base64: the
-// epoch of a vary marker, or the generation of a tag. Tokens are never
-// reused, so a value written once can never be written back by a late
+// epoch of a vary marker. Tokens are never reused, so a value written once can never be written back by a late
 // writer that read it before a purge.
 func newToken() string {
 	var b [16]byte
@@ -101,17 +100,19 @@ func PurgeTags(ctx context.Context, c *cachette.Cache, opts Options, tags ...str
 	if err != nil {
 		return err
 	}
-	var errs []error
+	var names []string
 	for _, t := range tags {
-		t = strings.TrimSpace(t)
-		if t == "" {
-			continue
-		}
-		if _, err := c.Clear(ctx, cfg.tagKey(t)); err != nil {
-			errs = append(errs, fmt.Errorf("httpcache: purging tag %q: %w", t, err))
+		if t = strings.TrimSpace(t); t != "" {
+			names = append(names, cfg.coreTag(t))
 		}
 	}
-	return errors.Join(errs...)
+	if len(names) == 0 {
+		return nil
+	}
+	if err := c.InvalidateTags(ctx, names...); err != nil {
+		return fmt.Errorf("httpcache: purging tags: %w", err)
+	}
+	return nil
 }
 
 // purgeConfig is newConfig for Purge and PurgeTags: invalid options are an
@@ -131,9 +132,20 @@ func purgeConfig(c *cachette.Cache, opts Options) (cfg *config, err error) {
 	return newConfig(opts), nil
 }
 
-// tagKey is the key of the generation entry of tag.
-func (c *config) tagKey(tag string) string {
-	return c.Prefix + ":tag:" + shortHash(tag)
+// coreTag is the cachette tag (cachette.WithTags) of the response tag
+// tag: namespaced by the Prefix, so that the middlewares of two prefixes,
+// and the cache's other users, have tags of their own.
+func (c *config) coreTag(tag string) string {
+	return c.Prefix + ":tag:" + tag
+}
+
+// coreTags is coreTag of each of tags.
+func (c *config) coreTags(tags []string) []string {
+	out := make([]string, len(tags))
+	for i, t := range tags {
+		out[i] = c.coreTag(t)
+	}
+	return out
 }
 
 // parseTags returns the tags in the values of a TagsHeader, split on
@@ -150,7 +162,7 @@ func parseTags(values []string) []string {
 // takeTags removes the TagsHeader (in any case) from h, which is about to
 // be sent, and returns the tags it held. ok is false when there are more
 // than maxTags: such a response is not stored.
-func (c *config) takeTags(h http.Header) (tags []tagGen, ok bool) {
+func (c *config) takeTags(h http.Header) (tags []string, ok bool) {
 	if c.TagsHeader == "-" {
 		return nil, true
 	}
@@ -160,12 +172,9 @@ func (c *config) takeTags(h http.Header) (tags []tagGen, ok bool) {
 			delete(h, k)
 		}
 	}
-	names := parseTags(vs)
-	if len(names) > maxTags {
+	tags = parseTags(vs)
+	if len(tags) > maxTags {
 		return nil, false
-	}
-	for _, n := range names {
-		tags = append(tags, tagGen{name: n})
 	}
 	return tags, true
 }
@@ -178,99 +187,35 @@ func (h *handler) markerTTL(ttl time.Duration) time.Duration {
 	return min(2*max(ttl, h.cfg.TTL), maxEntryTTL)
 }
 
-// tagTTL is how long a tag generation lives: long enough that the tagged
-// responses of several TTLs keep it. When it expires, the responses with
-// that tag are misses once, and the next store creates a new generation.
-func (h *handler) tagTTL(ttl time.Duration) time.Duration {
-	return min(8*max(ttl, h.cfg.TTL), maxEntryTTL)
-}
-
 // stamp prepares resp for storing under base: with Vary names, it takes the
 // epoch of the live vary marker with the same names, or writes a new
-// marker with a fresh epoch; with tags, it takes their current
-// generations, creating those that are missing.
+// marker with a fresh epoch. (The versions of its tags are taken by
+// cachette when it is stored, see handler.put.)
 func (h *handler) stamp(ctx context.Context, base string, names []string, resp *storedResponse) error {
-	if len(names) > 0 {
-		e, _, err := h.fetch(ctx, base)
-		if err != nil {
-			return err
-		}
-		if e.vary != nil && slices.Equal(e.vary, names) {
-			resp.epoch = e.epoch
-		} else {
-			resp.epoch = newToken()
-			if err := h.put(ctx, base, encodeVary(names, resp.epoch), h.markerTTL(resp.ttl)); err != nil {
-				return err
-			}
-		}
-	}
-	if len(resp.tags) == 0 {
+	if len(names) == 0 {
 		return nil
 	}
-	gens, err := h.tagGens(ctx, resp.tags)
+	e, _, err := h.fetch(ctx, base)
 	if err != nil {
 		return err
 	}
-	for i, g := range gens {
-		if g == "" {
-			g = newToken()
-			if err := h.put(ctx, h.cfg.tagKey(resp.tags[i].name), []byte(g), h.tagTTL(resp.ttl)); err != nil {
-				return err
-			}
-		}
-		resp.tags[i].gen = g
+	if e.vary != nil && slices.Equal(e.vary, names) {
+		resp.epoch = e.epoch
+		return nil
 	}
-	return nil
+	resp.epoch = newToken()
+	return h.put(ctx, base, encodeVary(names, resp.epoch), h.markerTTL(resp.ttl), nil)
 }
 
 // current returns e when the response it holds may still be served: it
 // was stored under the vary marker epoch (the empty string for a response
-// stored without Vary), and its tags have the generations they had when
-// it was stored. Otherwise it returns the zero entry, a miss.
-func (h *handler) current(ctx context.Context, e entry, epoch string) (entry, error) {
+// stored without Vary). Otherwise it returns the zero entry, a miss. (A
+// response whose tags were purged is a miss of FetchBytes already.)
+func current(e entry, epoch string) entry {
 	if e.resp.epoch != epoch {
-		return entry{}, nil // its vary marker was dropped (Purge, invalidation) or replaced
+		return entry{} // its vary marker was dropped (Purge, invalidation) or replaced
 	}
-	if len(e.resp.tags) == 0 {
-		return e, nil
-	}
-	gens, err := h.tagGens(ctx, e.resp.tags)
-	if err != nil {
-		return entry{}, err
-	}
-	for i, g := range gens {
-		if g != e.resp.tags[i].gen {
-			return entry{}, nil // a tag was purged since
-		}
-	}
-	return e, nil
-}
-
-// tagGens reads the current generations of tags, concurrently; "" for a
-// tag without one (never created, purged, expired, or not a generation).
-func (h *handler) tagGens(ctx context.Context, tags []tagGen) ([]string, error) {
-	gens := make([]string, len(tags))
-	errs := make([]error, len(tags))
-	read := func(i int) {
-		b, _, err := h.fetchBytes(ctx, h.cfg.tagKey(tags[i].name))
-		switch {
-		case errors.Is(err, cachette.ErrNotFound):
-		case err != nil:
-			errs[i] = err
-		case len(b) > 0 && len(b) <= 64:
-			gens[i] = string(b)
-		}
-	}
-	if len(tags) == 1 {
-		read(0)
-	} else {
-		var wg sync.WaitGroup
-		for i := range tags {
-			wg.Go(func() { read(i) })
-		}
-		wg.Wait()
-	}
-	return gens, errors.Join(errs...)
+	return e
 }
 
 // Invalidation (RFC 9111, 4.4).

@@ -1,13 +1,19 @@
 package httpcache
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/cachette-go/cachette"
+	"github.com/cachette-go/cachette/backends"
 )
 
 // TestPurge drops every Vary variant of one URL, with its exact query
@@ -211,21 +217,31 @@ func TestTooManyTags(t *testing.T) {
 }
 
 // TestPurgeBeatsLateWriter: a store that read the vary marker's epoch and
-// the tags' generations before a purge, and writes its response after,
-// never has that response served: epochs and generations are only ever
-// written fresh, never written back.
+// the tags' versions before a purge, and writes its response after, never
+// has that response served: epochs and versions are only ever written
+// fresh, never written back. cachette reads the tags' versions inside
+// PutBytes, so the purge runs there, just before the store's Set
+// (purgeOnSet): the latest moment a purge can race the write.
 func TestPurgeBeatsLateWriter(t *testing.T) {
 	forEachStore(t, func(t *testing.T, k storeKind) {
 		ctx := ctxT(t)
 		c := k.open(t, nil)
+		store := &purgeOnSet{Backend: c.Backend()}
+		lc, err := cachette.NewWithBackend(nopClose{store}, c.Config())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { lc.Close() })
 		opts := Options{TTL: time.Minute, StoreTimeout: 10 * time.Second}
 		hd := Middleware(c, opts)(&counter{}).(*handler)
+		writer := Middleware(lc, opts)(&counter{}).(*handler) // the late writer
 		r := httptest.NewRequest("GET", "/late", nil)
 		r.Header.Set("X-Lang", "en")
 		base, _ := hd.cfg.baseKey(r)
+		names := []string{"X-Lang"}
 		newResp := func() *storedResponse {
 			return &storedResponse{status: 200, ttl: time.Minute, header: http.Header{"Vary": {"X-Lang"}}, body: []byte("old"),
-				tags: []tagGen{{name: "t"}}}
+				tags: []string{"t"}}
 		}
 		// A response stored the normal way is found.
 		if _, err := hd.store(ctx, base, r, newResp()); err != nil {
@@ -238,24 +254,27 @@ func TestPurgeBeatsLateWriter(t *testing.T) {
 			"Purge":     func() error { _, err := Purge(ctx, c, opts, r); return err },
 			"PurgeTags": func() error { return PurgeTags(ctx, c, opts, "t") },
 		} {
-			// The writer reads the marker and the generations...
+			// The writer reads the marker (and, in PutBytes, the tags'
+			// versions)...
 			late := newResp()
-			if err := hd.stamp(ctx, base, []string{"X-Lang"}, late); err != nil {
+			if err := writer.stamp(ctx, base, names, late); err != nil {
 				t.Fatal(err)
 			}
 			// ... the purge runs ...
-			if err := purge(); err != nil {
+			key := varyKey(base, names, r)
+			store.arm(key, purge)
+			// ... and the writer writes.
+			if err := writer.put(ctx, key, encodeResponse(late), late.ttl, late.tags); err != nil {
 				t.Fatal(err)
 			}
-			// ... and the writer writes.
-			if err := hd.put(ctx, varyKey(base, []string{"X-Lang"}, r), encodeResponse(late), late.ttl); err != nil {
-				t.Fatal(err)
+			if err := store.fired(); err != nil {
+				t.Fatalf("%s: %v", name, err)
 			}
 			if found, _, err := hd.lookup(ctx, base, r); err != nil || found != nil {
 				t.Fatalf("%s: a response stamped before the purge is served after it (%v)", name, err)
 			}
 			// Another variant with the tag is stored: it makes a new
-			// marker and a new generation, which the late one does not
+			// marker and a new tag version, which the late one does not
 			// have.
 			fr := r.Clone(ctx)
 			fr.Header.Set("X-Lang", "fr")
@@ -273,6 +292,51 @@ func TestPurgeBeatsLateWriter(t *testing.T) {
 			}
 		}
 	})
+}
+
+// purgeOnSet is a store that runs a purge just before it writes one key,
+// once.
+type purgeOnSet struct {
+	backends.Backend
+	mu    sync.Mutex
+	key   string
+	purge func() error
+	ran   bool
+	err   error
+}
+
+func (s *purgeOnSet) arm(key string, purge func() error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.key, s.purge, s.ran, s.err = key, purge, false, nil
+}
+
+// fired returns the purge's error, or an error when it did not run.
+func (s *purgeOnSet) fired() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.ran {
+		return errors.New("the purge did not run inside the write")
+	}
+	return s.err
+}
+
+func (s *purgeOnSet) Set(ctx context.Context, key string, value []byte, expiresAt time.Time) error {
+	s.mu.Lock()
+	purge := s.purge
+	if key != s.key || purge == nil {
+		purge = nil
+	} else {
+		s.purge, s.ran = nil, true
+	}
+	s.mu.Unlock()
+	if purge != nil {
+		err := purge()
+		s.mu.Lock()
+		s.err = err
+		s.mu.Unlock()
+	}
+	return s.Backend.Set(ctx, key, value, expiresAt)
 }
 
 func TestParseTags(t *testing.T) {

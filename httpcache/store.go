@@ -28,11 +28,11 @@ func (h *handler) store(ctx context.Context, base string, r *http.Request, resp 
 	if len(names) > 0 {
 		key = varyKey(base, names, r)
 	}
-	// The vary marker and its epoch, the tags' generations (purge.go).
+	// The vary marker and its epoch (purge.go).
 	if err := h.stamp(ctx, base, names, resp); err != nil {
 		return base, err
 	}
-	return key, h.put(ctx, key, h.encode(resp), resp.ttl)
+	return key, h.put(ctx, key, h.encode(resp), resp.ttl, resp.tags)
 }
 
 // encode returns the stored form of resp, its body compressed the way
@@ -63,13 +63,19 @@ func (h *handler) encode(resp *storedResponse) []byte {
 // The store calls, each bounded by StoreTimeout. Writes, unlocks and
 // clears do not depend on the client staying connected.
 
-func (h *handler) put(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+// put stores value under key for ttl, with tags, the response tags of a
+// response (cachette.WithTags of their coreTag, purge.go).
+func (h *handler) put(ctx context.Context, key string, value []byte, ttl time.Duration, tags []string) error {
+	opts := []cachette.Option{cachette.WithTTL(ttl), cachette.Uncompressed()}
+	if len(tags) > 0 {
+		opts = append(opts, cachette.WithTags(h.cfg.coreTags(tags)...))
+	}
 	if h.local {
-		return h.cache.PutBytes(context.WithoutCancel(ctx), key, value, cachette.WithTTL(ttl), cachette.Uncompressed())
+		return h.cache.PutBytes(context.WithoutCancel(ctx), key, value, opts...)
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.StoreTimeout)
 	defer cancel()
-	return h.cache.PutBytes(ctx, key, value, cachette.WithTTL(ttl), cachette.Uncompressed())
+	return h.cache.PutBytes(ctx, key, value, opts...)
 }
 
 func (h *handler) lock(ctx context.Context, key string) (string, bool, error) {

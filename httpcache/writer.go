@@ -56,7 +56,7 @@ type captureWriter struct {
 	writeErr bool     // a write to the client failed: the handler may have stopped early
 	flushed  bool     // the handler flushed: anything written after makes it a stream
 	hijacked bool     // the handler took the connection over
-	tags     []tagGen // from Options.TagsHeader, generations not yet known
+	tags     []string // from Options.TagsHeader
 }
 
 // newCaptureWriter wraps w for a handler run. The headers w holds already

@@ -134,35 +134,7 @@ func TestGetOrLoadOptionsOnEveryBackend(t *testing.T) {
 				t.Fatal(err)
 			}
 			expired("swr")
-			var loads atomic.Int32
-			started, release := make(chan struct{}, 2), make(chan struct{})
-			reload := func(context.Context) (string, error) {
-				loads.Add(1)
-				started <- struct{}{}
-				<-release
-				return "v2", nil
-			}
-			for i, c := range []*cachette.Cache{c1, c2, c1} {
-				if v, err := cachette.GetOrLoad(ctx, c, "swr", reload, swr...); v != "v1" || err != nil {
-					t.Fatalf("call %d: %q, %v; want the stale v1 at once", i, v, err)
-				}
-				if i == 0 {
-					<-started // c1 holds the lock while its reload runs
-				}
-			}
-			// c2's refresher gives up on the taken lock; it cannot say so, so
-			// wait for the lock to show as taken to it, then release.
-			if _, ok, err := c2.Lock(ctx, "cachette:refresh:swr", time.Second); ok || err != nil {
-				t.Fatalf("the refresh lock is free during the reload (%v)", err)
-			}
-			close(release)
-			waitFor(t, "the reloaded value", func() bool {
-				var s string
-				return c2.Fetch(ctx, "swr", &s) == nil && s == "v2"
-			})
-			if n := loads.Load(); n != 1 {
-				t.Fatalf("%d reloads, want 1", n)
-			}
+			reloadOnceForTwo(t, c1, c2, "swr", "the stale v1", swr) // (xfetch_test.go)
 
 			// Stale if error.
 			if err := c1.Put(ctx, "sie", "old", cachette.WithTTL(100*time.Millisecond), cachette.WithStaleIfError(time.Hour)); err != nil {
@@ -175,11 +147,11 @@ func TestGetOrLoadOptionsOnEveryBackend(t *testing.T) {
 			}
 
 			// Negative caching.
+			var loads atomic.Int32
 			missing := func(context.Context) (string, error) {
 				loads.Add(1)
 				return "", fmt.Errorf("no row: %w", cachette.ErrNotFound)
 			}
-			loads.Store(0)
 			neg := cachette.WithNegativeTTL(time.Minute)
 			for _, c := range []*cachette.Cache{c1, c2} {
 				if _, err := cachette.GetOrLoad(ctx, c, "neg", missing, neg); !errors.Is(err, cachette.ErrNotFound) {
