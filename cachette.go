@@ -372,7 +372,7 @@ func (c *Cache) fetch(ctx context.Context, key string, dst any, wantTTL bool) (t
 
 // FetchBytes returns the raw bytes stored under key by PutBytes and their
 // remaining time to live. The slice may be shared with the store (the
-// in-memory store hands out its own copy): read it, do not modify it.
+// in-memory store hands out the slice it holds): read it, do not modify it.
 func (c *Cache) FetchBytes(ctx context.Context, key string) ([]byte, time.Duration, error) {
 	return c.fetchPayload(ctx, key, codecRaw, true)
 }
