@@ -386,7 +386,7 @@ func (c *Cache) fetchPayload(ctx context.Context, key string, codecID byte, want
 	if c.isClosed() {
 		return nil, 0, ErrClosed
 	}
-	raw, now, err := c.getTimed(ctx, key) // (storeclock.go)
+	raw, now, err := c.getTimed(ctx, key, wantTTL) // (storeclock.go)
 	if err != nil {
 		return nil, 0, c.wrap("fetch", err)
 	}

@@ -7,12 +7,12 @@ import (
 	"github.com/cachette-go/cachette/backends"
 )
 
-// getTimed reads key from the store, and, from a store that reads the
-// clock to check expiry (backends.TimedGetter: the in-memory store), the
-// instant of that check; otherwise now is zero and openEntryAt reads the
-// clock itself when it needs to.
-func (c *Cache) getTimed(ctx context.Context, key string) (raw []byte, now time.Time, err error) {
-	if c.timed != nil {
+// getTimed reads key from the store, and, when wantTTL and the store reads
+// the clock to check expiry (backends.TimedGetter: the in-memory store),
+// the instant of that check; otherwise now is zero and openEntryAt reads
+// the clock itself when it needs to.
+func (c *Cache) getTimed(ctx context.Context, key string, wantTTL bool) (raw []byte, now time.Time, err error) {
+	if wantTTL && c.timed != nil {
 		raw, _, now, err = c.timed.GetTimed(ctx, key)
 		return raw, now, err
 	}
