@@ -37,8 +37,9 @@ type Cache struct {
 	cfg     Config
 	log     *slog.Logger
 	flights group
-	local   *localTier // nil without Config.LocalEntries (local.go)
-	signer  *signer    // Config.SigningKey (sign.go); nil: entries are not signed
+	local   *localTier           // nil without Config.LocalEntries (local.go)
+	signer  *signer              // Config.SigningKey (sign.go); nil: entries are not signed
+	timed   backends.TimedGetter // store, when it reports its clock reading on Get (storeclock.go)
 
 	stats      stats    // Stats (stats.go)
 	refreshing sync.Map // keys being refreshed in the background (stale.go)
@@ -157,7 +158,7 @@ func newCache(store backends.Backend, codec codecs.Codec, cfg Config) *Cache {
 	if b, ok := codec.(codecs.DecodeBounder); ok {
 		codec = b.WithMaxDecodedSize(decodedSizeFactor * int64(cfg.MaxValueSize))
 	}
-	c := &Cache{store: store, codec: codec, cfg: cfg, log: cfg.Logger, closed: make(chan struct{})}
+	c := &Cache{store: store, codec: codec, cfg: cfg, log: cfg.Logger, closed: make(chan struct{}), timed: timedGetter(store)}
 	c.signer = newSigner(cfg, store)
 	c.flights.onPanic = func(e *LoadPanicError) {
 		c.log.Error("cachette: load panicked", "backend", cfg.Backend, "key", e.Key, "panic", e.Value, "stack", string(e.Stack))
@@ -380,7 +381,7 @@ func (c *Cache) fetch(ctx context.Context, key string, dst any, wantTTL bool) (t
 
 // FetchBytes returns the raw bytes stored under key by PutBytes and their
 // remaining time to live. The slice may be shared with the store (the
-// in-memory store hands out its own copy): read it, do not modify it.
+// in-memory store hands out the slice it holds): read it, do not modify it.
 func (c *Cache) FetchBytes(ctx context.Context, key string) ([]byte, time.Duration, error) {
 	return c.fetchPayload(ctx, key, codecRaw, true)
 }
@@ -394,11 +395,11 @@ func (c *Cache) fetchPayload(ctx context.Context, key string, codecID byte, want
 	if c.isClosed() {
 		return nil, 0, ErrClosed
 	}
-	raw, _, err := c.store.Get(ctx, key)
+	raw, now, err := c.getTimed(ctx, key, wantTTL) // (storeclock.go)
 	if err != nil {
 		return nil, 0, c.wrap("fetch", err)
 	}
-	return c.openEntry(ctx, key, raw, codecID, wantTTL)
+	return c.openEntryAt(ctx, key, raw, codecID, wantTTL, now)
 }
 
 // openEntry checks the stored bytes raw of key and returns their payload:
@@ -407,6 +408,12 @@ func (c *Cache) fetchPayload(ctx context.Context, key string, codecID byte, want
 // and logged), and so is a negative marker or an expired entry. Fetch and
 // FetchMany read entries through it.
 func (c *Cache) openEntry(ctx context.Context, key string, raw []byte, codecID byte, wantTTL bool) ([]byte, time.Duration, error) {
+	return c.openEntryAt(ctx, key, raw, codecID, wantTTL, time.Time{})
+}
+
+// openEntryAt is openEntry with the time of the store's read, now, when the
+// store reported it (zero otherwise: the clock is read).
+func (c *Cache) openEntryAt(ctx context.Context, key string, raw []byte, codecID byte, wantTTL bool, now time.Time) ([]byte, time.Duration, error) {
 	h, payload, err := c.checkEntry(ctx, key, raw, codecID) // (stale.go)
 	if err != nil {
 		return nil, 0, err
@@ -418,7 +425,7 @@ func (c *Cache) openEntry(ctx context.Context, key string, raw []byte, codecID b
 	if !wantTTL && h.staleWindow == 0 {
 		return payload, 0, nil
 	}
-	left := time.Until(h.expiresAt)
+	left := timeLeft(h.expiresAt, now) // (storeclock.go)
 	if left <= 0 {
 		return nil, 0, ErrNotFound
 	}

@@ -97,7 +97,9 @@ var ErrUnknownBackend = errors.New("cachette: unknown backend")
 // Every method is safe for concurrent use.
 type Backend interface {
 	// Get returns the value stored under key and its expiry,
-	// or ErrNotFound when the key is absent or expired.
+	// or ErrNotFound when the key is absent or expired. The caller must
+	// treat value as read-only: a store may return the slice it holds
+	// (the in-memory store does).
 	Get(ctx context.Context, key string) (value []byte, expiresAt time.Time, err error)
 	// Set stores value under key until expiresAt (which is in the future).
 	Set(ctx context.Context, key string, value []byte, expiresAt time.Time) error

@@ -16,7 +16,7 @@ type plain struct{ backends.Backend }
 
 func TestParallelFallback(t *testing.T) {
 	ctx := context.Background()
-	mem := inmemory.New(inmemory.Options{MaxBytes: 64 * 1024, Shards: 1})
+	mem := inmemory.New(inmemory.Options{MaxBytes: 64 * 1024})
 	defer mem.Close()
 	b := plain{mem}
 	exp := time.Now().Add(time.Minute)

@@ -3,6 +3,7 @@ package inmemory
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/cachette-go/cachette/backends"
 )
@@ -13,16 +14,16 @@ var _ backends.Batcher = (*Store)(nil)
 // own: the caller must not modify them.
 func (s *Store) GetMany(ctx context.Context, keys []string) (map[string]backends.Item, error) {
 	out := make(map[string]backends.Item, len(keys))
+	now := s.now() // one clock reading for the batch
 	for _, k := range keys {
-		v, exp, err := s.Get(ctx, k)
-		if err == nil {
-			out[k] = backends.Item{Value: v, ExpiresAt: exp}
+		if it, ok := s.c.GetIfPresent(k); ok && now < it.deadline {
+			out[k] = backends.Item{Value: it.value, ExpiresAt: time.Unix(0, it.expires)}
 		}
 	}
 	return out, nil
 }
 
-// SetMany stores every entry; an entry bigger than a shard's budget is
+// SetMany stores every entry; an entry bigger than the budget is
 // refused (ErrTooLarge) and the others are stored.
 func (s *Store) SetMany(ctx context.Context, entries []backends.Entry) error {
 	var errs []error

@@ -2,11 +2,13 @@ package inmemory
 
 import (
 	"context"
-	"hash/maphash"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/maypok86/otter/v2"
 
 	"github.com/cachette-go/cachette/backends"
 )
@@ -14,10 +16,9 @@ import (
 // Defaults.
 const (
 	DefaultMaxBytes     = 256 << 20 // 256 MiB of keys and values
-	DefaultShards       = 64
+	DefaultShards       = 64        // Deprecated: Options.Shards is ignored
 	DefaultReapInterval = 5 * time.Second
 	entryOverhead       = 80 // rough bytes per entry beyond key and value
-	evictionSamples     = 5
 )
 
 func init() {
@@ -28,9 +29,13 @@ func init() {
 
 // Options configures a Store. Zero fields take the defaults.
 type Options struct {
-	MaxBytes     int64         // budget for keys, values and bookkeeping; default DefaultMaxBytes
-	MaxEntries   int           // 0 means no entry limit
-	Shards       int           // rounded up to a power of two; default DefaultShards
+	MaxBytes   int64 // budget for keys, values and bookkeeping; default DefaultMaxBytes
+	MaxEntries int   // 0 means no entry limit
+	// Shards is ignored: the store is one otter cache, whose reads take no
+	// lock. It is kept so that code setting it still compiles.
+	//
+	// Deprecated: the store has no shards.
+	Shards       int
 	ReapInterval time.Duration // how often expired entries are removed; default DefaultReapInterval
 }
 
@@ -56,30 +61,28 @@ func Open(_ context.Context, _ backends.Settings, opts ...Option) (*Store, error
 
 // Store is the in-memory backend. It satisfies backends.Backend.
 type Store struct {
-	shards   []shard
-	mask     uint64
-	seed     maphash.Seed
-	locksMu  sync.Mutex
-	locks    map[string]heldLock
-	stop     chan struct{}
-	stopOnce sync.Once
-	wg       sync.WaitGroup
+	c *otter.Cache[string, *item]
+	// base is the origin of deadlines, with its monotonic clock reading:
+	// reading time.Since(base) costs about half of time.Now.
+	base time.Time
+	// Weights (see weigh): an entry weighs ceil(max(size, unit)/scale),
+	// and the otter cache holds at most limit/scale of weight.
+	unit, scale, limit int64
+	bytes              atomic.Int64
+	locksMu            sync.Mutex
+	locks              map[string]heldLock
+	stop               chan struct{}
+	stopOnce           sync.Once
+	wg                 sync.WaitGroup
 }
 
-type shard struct {
-	mu         sync.RWMutex
-	m          map[string]*item
-	bytes      int64
-	maxBytes   int64
-	maxEntries int
-	clock      atomic.Int64 // logical clock for recency; eviction compares within a shard only
-	_          [32]byte     // keep shards on separate cache lines
-}
-
+// item is one stored entry; it is never modified once stored.
 type item struct {
-	value   []byte
-	expires int64 // Unix nanoseconds
-	used    atomic.Int64
+	value    []byte
+	deadline int64 // nanoseconds since Store.base, on the monotonic clock: expired from then on
+	expires  int64 // Unix nanoseconds, what Get reports
+	size     int64 // bytes accounted against MaxBytes
+	weight   uint32
 }
 
 type heldLock struct {
@@ -94,81 +97,109 @@ func New(o Options) *Store {
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = DefaultMaxBytes
 	}
-	if o.Shards <= 0 {
-		o.Shards = DefaultShards
-	}
 	if o.ReapInterval <= 0 {
 		o.ReapInterval = DefaultReapInterval
 	}
-	n := 1
-	for n < o.Shards {
-		n <<= 1
-	}
 	s := &Store{
-		shards: make([]shard, n),
-		mask:   uint64(n - 1),
-		seed:   maphash.MakeSeed(),
-		locks:  map[string]heldLock{},
-		stop:   make(chan struct{}),
+		base:  time.Now(),
+		locks: map[string]heldLock{},
+		stop:  make(chan struct{}),
 	}
-	perEntries := 0
+	// otter bounds one total of uint32 weights. To hold MaxBytes and
+	// MaxEntries at once, every entry weighs at least unit =
+	// MaxBytes/MaxEntries bytes, and the limit is unit*MaxEntries (at most
+	// MaxBytes): then n entries weigh at least n*unit, so n <= MaxEntries,
+	// and their bytes are at most their weight. Weights are in units of
+	// scale bytes, so that the largest (the limit) fits in a uint32.
+	s.scale = max(1, (o.MaxBytes+math.MaxUint32-1)/math.MaxUint32)
+	s.limit = o.MaxBytes / s.scale * s.scale
 	if o.MaxEntries > 0 {
-		perEntries = max(1, (o.MaxEntries+n-1)/n)
+		e := min(int64(o.MaxEntries), s.limit/s.scale)
+		s.unit = s.limit / e / s.scale * s.scale
+		s.limit = s.unit * e
 	}
-	for i := range s.shards {
-		s.shards[i].m = map[string]*item{}
-		s.shards[i].maxBytes = max(1, o.MaxBytes/int64(n))
-		s.shards[i].maxEntries = perEntries
-	}
+	s.c = otter.Must(&otter.Options[string, *item]{
+		MaximumWeight: uint64(s.limit / s.scale),
+		Weigher:       func(_ string, it *item) uint32 { return it.weight },
+		// Maintenance (eviction) runs on the goroutine that needs it, so
+		// that the bounds hold when Set returns.
+		Executor: func(fn func()) { fn() },
+		OnAtomicDeletion: func(e otter.DeletionEvent[string, *item]) {
+			s.bytes.Add(-e.Value.size)
+		},
+	})
 	s.wg.Add(1)
 	go s.reap(o.ReapInterval)
 	return s
 }
 
-func (s *Store) shard(key string) *shard {
-	return &s.shards[maphash.String(s.seed, key)&s.mask]
-}
+// now is the current time as a deadline: nanoseconds since s.base.
+func (s *Store) now() int64 { return int64(time.Since(s.base)) }
 
 func size(key string, value []byte) int64 {
 	return int64(len(key) + len(value) + entryOverhead)
 }
 
-// Get returns the stored value; the caller must not modify it.
+// Get returns the stored value; the caller must not modify it. It makes
+// one clock reading and no allocation.
 func (s *Store) Get(_ context.Context, key string) ([]byte, time.Time, error) {
-	sh := s.shard(key)
-	sh.mu.RLock()
-	it, ok := sh.m[key]
-	sh.mu.RUnlock()
-	if !ok || time.Now().UnixNano() >= it.expires {
+	it, ok := s.c.GetIfPresent(key)
+	if !ok || s.now() >= it.deadline {
 		return nil, time.Time{}, backends.ErrNotFound
 	}
-	it.used.Store(sh.clock.Add(1))
 	return it.value, time.Unix(0, it.expires), nil
 }
 
-// Set stores a copy of value. A value bigger than a shard's budget is
+var _ backends.TimedGetter = (*Store)(nil)
+
+// GetTimed is Get that also returns the time at which the entry was found
+// live, on the store's clock (the wall time at New plus the monotonic time
+// since), so that cachette learns the time left without another reading.
+func (s *Store) GetTimed(_ context.Context, key string) ([]byte, time.Time, time.Time, error) {
+	it, ok := s.c.GetIfPresent(key)
+	if !ok {
+		return nil, time.Time{}, time.Time{}, backends.ErrNotFound
+	}
+	now := s.now()
+	if now >= it.deadline {
+		return nil, time.Time{}, time.Time{}, backends.ErrNotFound
+	}
+	return it.value, time.Unix(0, it.expires), s.base.Add(time.Duration(now)), nil
+}
+
+// Set stores a copy of value. An entry bigger than the whole budget is
 // refused with an error wrapping backends.ErrTooLarge.
 func (s *Store) Set(_ context.Context, key string, value []byte, expiresAt time.Time) error {
-	sh := s.shard(key)
 	sz := size(key, value)
-	if sz > sh.maxBytes {
-		return tooLarge(sz, sh.maxBytes)
+	if sz > s.limit {
+		return tooLarge(sz, s.limit)
 	}
-	it := &item{value: append([]byte(nil), value...), expires: expiresAt.UnixNano()}
-	it.used.Store(sh.clock.Add(1))
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if old, ok := sh.m[key]; ok {
-		sh.bytes -= size(key, old.value)
-		delete(sh.m, key)
+	now := time.Now()
+	it := &item{
+		value:    append([]byte(nil), value...),
+		deadline: s.deadline(now, expiresAt),
+		expires:  expiresAt.UnixNano(),
+		size:     sz,
+		weight:   uint32((max(sz, s.unit) + s.scale - 1) / s.scale),
 	}
-	now := time.Now().UnixNano()
-	for len(sh.m) > 0 && (sh.bytes+sz > sh.maxBytes || (sh.maxEntries > 0 && len(sh.m) >= sh.maxEntries)) {
-		sh.evictOne(now)
-	}
-	sh.m[key] = it
-	sh.bytes += sz
+	s.bytes.Add(sz)
+	s.c.Set(key, it)
 	return nil
+}
+
+// deadline turns expiresAt into a deadline on the monotonic clock, as
+// seen at now: the entry lives as long as expiresAt.Sub(now) says, even if
+// the wall clock is set while it does.
+func (s *Store) deadline(now, expiresAt time.Time) int64 {
+	since := int64(now.Sub(s.base))
+	left := int64(expiresAt.Sub(now))
+	switch {
+	case left > 0 && since > math.MaxInt64-left:
+		return math.MaxInt64
+	case left < 0 && since < math.MinInt64-left:
+		return math.MinInt64
+	}
+	return since + left
 }
 
 func tooLarge(sz, limit int64) error {
@@ -178,7 +209,7 @@ func tooLarge(sz, limit int64) error {
 type sizeError struct{ size, limit int64 }
 
 func (e *sizeError) Error() string {
-	return "inmemory: entry of " + itoa(e.size) + " bytes exceeds the per-shard budget of " + itoa(e.limit) + " bytes (raise Options.MaxBytes)"
+	return "inmemory: entry of " + itoa(e.size) + " bytes exceeds the store's budget of " + itoa(e.limit) + " bytes (raise Options.MaxBytes)"
 }
 func (e *sizeError) Unwrap() error { return backends.ErrTooLarge }
 
@@ -195,59 +226,32 @@ func itoa(n int64) string {
 	}
 }
 
-// evictOne removes an expired entry if the sample holds one, else the
-// least recently used of the sample. The caller holds sh.mu.
-func (sh *shard) evictOne(now int64) {
-	var victim string
-	var oldest int64 = 1<<63 - 1
-	n := 0
-	for k, it := range sh.m { // map iteration starts at a random entry
-		if it.expires <= now {
-			victim = k
-			break
-		}
-		if u := it.used.Load(); u < oldest {
-			oldest, victim = u, k
-		}
-		if n++; n >= evictionSamples {
-			break
-		}
-	}
-	sh.bytes -= size(victim, sh.m[victim].value)
-	delete(sh.m, victim)
-}
-
 // Delete removes key and reports whether a live entry was removed.
 func (s *Store) Delete(_ context.Context, key string) (bool, error) {
-	sh := s.shard(key)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	it, ok := sh.m[key]
-	if !ok {
-		return false, nil
-	}
-	sh.bytes -= size(key, it.value)
-	delete(sh.m, key)
-	return time.Now().UnixNano() < it.expires, nil
+	it, ok := s.c.Invalidate(key)
+	return ok && s.now() < it.deadline, nil
 }
 
 // removeWhere deletes the entries match selects and counts the live ones.
+// An entry replaced while it runs is left alone.
 func (s *Store) removeWhere(match func(key string, it *item) bool) int {
-	now := time.Now().UnixNano()
+	now := s.now()
 	live := 0
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.Lock()
-		for k, it := range sh.m {
-			if match(k, it) {
-				if now < it.expires {
-					live++
-				}
-				sh.bytes -= size(k, it.value)
-				delete(sh.m, k)
-			}
+	for k, it := range s.c.All() {
+		if !match(k, it) {
+			continue
 		}
-		sh.mu.Unlock()
+		removed := false
+		s.c.ComputeIfPresent(k, func(cur *item) (*item, otter.ComputeOp) {
+			if cur != it {
+				return cur, otter.CancelOp
+			}
+			removed = true
+			return nil, otter.InvalidateOp
+		})
+		if removed && now < it.deadline {
+			live++
+		}
 	}
 	return live
 }
@@ -260,7 +264,7 @@ func (s *Store) ClearNamespace(_ context.Context, namespace string) (int, error)
 
 // Flush removes every entry and lock of this store.
 func (s *Store) Flush(_ context.Context) error {
-	s.removeWhere(func(string, *item) bool { return true })
+	s.c.InvalidateAll()
 	s.locksMu.Lock()
 	clear(s.locks)
 	s.locksMu.Unlock()
@@ -274,12 +278,12 @@ func (s *Store) FlushExpired(_ context.Context) error {
 }
 
 func (s *Store) flushExpired() {
-	now := time.Now()
-	ns := now.UnixNano()
-	s.removeWhere(func(_ string, it *item) bool { return it.expires <= ns })
+	now := s.now()
+	s.removeWhere(func(_ string, it *item) bool { return it.deadline <= now })
+	t := time.Now()
 	s.locksMu.Lock()
 	for k, l := range s.locks {
-		if !now.Before(l.expires) {
+		if !t.Before(l.expires) {
 			delete(s.locks, k)
 		}
 	}
@@ -287,26 +291,11 @@ func (s *Store) flushExpired() {
 }
 
 // Len returns the number of entries held, expired ones not yet reaped included.
-func (s *Store) Len() int {
-	n := 0
-	for i := range s.shards {
-		s.shards[i].mu.RLock()
-		n += len(s.shards[i].m)
-		s.shards[i].mu.RUnlock()
-	}
-	return n
-}
+func (s *Store) Len() int { return s.c.EstimatedSize() }
 
-// Bytes returns the bytes accounted against the budget.
-func (s *Store) Bytes() int64 {
-	var n int64
-	for i := range s.shards {
-		s.shards[i].mu.RLock()
-		n += s.shards[i].bytes
-		s.shards[i].mu.RUnlock()
-	}
-	return n
-}
+// Bytes returns the bytes of the entries held, by the measure MaxBytes
+// bounds (keys, values and a fixed overhead per entry).
+func (s *Store) Bytes() int64 { return s.bytes.Load() }
 
 // Lock takes the lock called key for ttl unless a live holder has it.
 func (s *Store) Lock(_ context.Context, key string, ttl time.Duration) (string, bool, error) {
