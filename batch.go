@@ -160,9 +160,12 @@ func putMany[T any](ctx context.Context, c *Cache, items map[string]T, opts []Op
 		entries = append(entries, backends.Entry{Key: k, Value: buf, ExpiresAt: w.storeExpiry})
 	}
 	if len(entries) > 0 {
+		for _, e := range entries {
+			c.noteWrite(e.Key) // invalidation delay (invaldelay.go)
+		}
 		err := c.storeSetMany(ctx, entries)
 		for _, e := range entries {
-			c.localInvalidate(e.Key) // local tier (local.go): after the write, even a failed one
+			c.wrote(e.Key, err == nil) // local tier (local.go, invaldelay.go): after the write, even a failed one
 		}
 		if err != nil {
 			errs = append(errs, c.wrap("put many", err))

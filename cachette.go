@@ -282,8 +282,9 @@ func (c *Cache) putPayload(ctx context.Context, key string, codecID byte, payloa
 	if err != nil {
 		return err
 	}
+	c.noteWrite(key) // invalidation delay (invaldelay.go)
 	err = c.store.Set(ctx, key, buf, w.storeExpiry)
-	c.localInvalidate(key) // local tier (local.go): after the write, even a failed one
+	c.wrote(key, err == nil) // local tier (local.go, invaldelay.go): after the write, even a failed one
 	return c.wrap("put", err)
 }
 
@@ -428,8 +429,9 @@ func (c *Cache) Clear(ctx context.Context, key string) (bool, error) {
 	if c.isClosed() {
 		return false, ErrClosed
 	}
+	c.noteWrite(key) // invalidation delay (invaldelay.go)
 	ok, err := c.store.Delete(ctx, key)
-	c.localInvalidate(key) // local tier (local.go)
+	c.wrote(key, ok && err == nil) // local tier (local.go, invaldelay.go)
 	return ok, c.wrap("clear", err)
 }
 

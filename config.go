@@ -42,7 +42,7 @@ type Config struct {
 	Prefix             string        // namespace of this cache inside a shared store; default "cachette"
 	RedisURL           string        // redis://[user:pass@]host:port[/db], rediss://, or several nodes for a cluster
 	ValkeyURL          string        // valkey://[user:pass@]host:port (valkeys:// for TLS), or several nodes
-	MemcachedHost      string        // "host[:port][,host[:port]...]", port 11211 by default
+	MemcachedHost      string        // "host[:port][,host[:port]...]", port 11211 by default; "memcacheds://host[:port],..." for TLS
 	MongoDBURL         string        // mongodb://[user:pass@]host:port
 	DatabaseName       string        // MongoDB database, default "cachette-db"
 	TableName          string        // MongoDB collection / DynamoDB table, default "cachette"

@@ -36,13 +36,14 @@
 //	prefix                Prefix              cachette       namespace of this cache inside a shared store; not empty, no ":"
 //	redis_url             RedisURL                           redis://[user:pass@]host[:port][/db] or rediss://; comma-separated for a cluster
 //	valkey_url            ValkeyURL                          valkey:// or valkeys:// (redis:// and rediss:// too); comma-separated for a cluster
-//	memcached_host        MemcachedHost                      host[:port][,host[:port]...], no scheme; port 11211 by default
+//	memcached_host        MemcachedHost                      host[:port][,host[:port]...], port 11211 by default; memcacheds://host[:port][,...] for TLS
 //	mongodb_url           MongoDBURL                         mongodb://[user:pass@]host[:port][,host[:port]...] or mongodb+srv://host
 //	database_name         DatabaseName        cachette-db    MongoDB database
 //	table_name            TableName           cachette       MongoDB collection or DynamoDB table
 //	pickle_path           PicklePath                         directory of the gob file store
 //	dynamodb_url          DynamoDBURL                        http:// or https:// endpoint (local DynamoDB); else the AWS default
 //	region                Region                             AWS region of DynamoDB
+//	tls_ca_file           (BackendValues)                    PEM file of CA certificates trusted besides the system's, for rediss://, valkeys:// or memcacheds://
 //	compression           Compression         smart          smart, all, disabled
 //	compression_min_size  CompressionMinSize  1024           bytes, 0 or more; smart compresses payloads at least this big
 //	max_value_size        MaxValueSize        67108864       bytes, 1 to 536870912; the largest value stored or decoded

@@ -22,10 +22,11 @@
 // primary of a cluster), so a Put, Clear, ClearNamespace or Flush through
 // any process drops the copies in every other process as soon as the
 // server's message arrives (about 0.05 ms after the write on loopback, a
-// few ms at p99 on a loaded machine: bench/results/local-tier.md). If such
-// a connection is lost, the whole local tier is dropped and nothing is
-// kept locally until tracking is back (reconnected with backoff);
-// New fails if tracking cannot be set up (Redis before 6, or a client
+// few ms at p99 on a loaded machine: bench/results/local-tier.md; with an
+// Observer, Observer.Invalidated reports it for this process's own
+// writes). If such a connection is lost, the whole local tier is dropped
+// and nothing is kept locally until tracking is back (reconnected with
+// backoff); New fails if tracking cannot be set up (Redis before 6, or a client
 // forced to RESP2 on valkey). With Sentinel, the master is the one named
 // when the tracking connection opens; a failover that keeps that
 // connection open is only noticed when it closes. On every other store
@@ -98,6 +99,9 @@ type localTier struct {
 	// coherent is true when the store reports other processes' writes.
 	coherent bool
 	stop     func() // ends the invalidation subscription; nil without one
+	// delays measures the invalidation delay of this process's writes
+	// (invaldelay.go); nil without an Observer or without invalidations.
+	delays *pendingDelays
 }
 
 // localEntry is one decoded value.
@@ -132,8 +136,14 @@ func (c *Cache) startLocal(ctx context.Context) error {
 	}
 	l := newLocalTier(c.cfg.LocalEntries, c.cfg.LocalTTL)
 	if inv, ok := invalidator(c.store); ok {
+		if c.cfg.Observer != nil {
+			l.delays = newPendingDelays(c.cfg.Observer) // invaldelay.go
+		}
 		stop, err := inv.SubscribeInvalidations(ctx, backends.InvalidationHandler{
 			Keys: func(keys []string) {
+				if l.delays != nil {
+					defer l.delays.arrived(keys)
+				}
 				for _, k := range keys {
 					if strings.HasPrefix(k, tagKeyPrefix) {
 						l.reset() // a tag's version changed (tags.go): its values are not known here
@@ -142,10 +152,18 @@ func (c *Cache) startLocal(ctx context.Context) error {
 				}
 				l.invalidateKeys(keys)
 			},
-			Reset: l.reset,
+			Reset: func() {
+				l.reset()
+				if l.delays != nil {
+					l.delays.forgetAll()
+				}
+			},
 			Lost: func() {
 				l.up.Store(false)
 				l.reset()
+				if l.delays != nil {
+					l.delays.forgetAll()
+				}
 				c.log.Warn("cachette: local tier dropped: the store's invalidations are not followed until the connection is back", "backend", c.cfg.Backend)
 			},
 			Ready: func() {

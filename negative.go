@@ -44,7 +44,8 @@ func (c *Cache) putNegative(ctx context.Context, key string, o callOptions) erro
 		return err
 	}
 	w.h.codec, w.h.ext, w.h.negative = c.codec.ID(), true, true
+	c.noteWrite(key) // invalidation delay (invaldelay.go)
 	err = c.store.Set(ctx, key, c.encodeEntry(key, w.h, nil, false), w.storeExpiry)
-	c.localInvalidate(key) // local tier (local.go)
+	c.wrote(key, err == nil) // local tier (local.go, invaldelay.go)
 	return c.wrap("put", err)
 }

@@ -45,12 +45,18 @@ type Observer interface {
 	// (ErrLoadPanicked for a panic).
 	LoadDone(ctx context.Context, key string, elapsed time.Duration, err error)
 
-	// Invalidated reports how long an invalidation took to reach this
-	// process (the time from a write or delete elsewhere to the drop of
-	// the stale copy here). The local tier does not call it yet: the
-	// servers' invalidation messages do not carry the time of the write
-	// (bench/results/local-tier.md has the delay measured between two
-	// caches).
+	// Invalidated reports the delay of the invalidation path for this
+	// process's own writes: with a local tier (Config.LocalEntries) on a
+	// store that reports invalidations (redis, valkey), each Put,
+	// PutBytes, PutMany entry, negative marker and Clear of a live entry
+	// notes when it was sent, and the store's invalidation of that key,
+	// pushed back to this process as to every other, is reported with the
+	// time since then, once per write. Other processes learn of the write
+	// through the same push from the same server. The servers' messages
+	// carry no write time, so other processes' writes are not measured
+	// (bench/results/local-tier.md has the delay between two caches). It
+	// is called on the goroutine that follows the invalidations: keep it
+	// quick. Without a local tier, or on other stores, it is not called.
 	Invalidated(ctx context.Context, delay time.Duration)
 }
 

@@ -134,7 +134,7 @@ func New(opts ...Option) (*Observer, error) {
 		metric.WithDescription("Responses of the httpcache middleware, by X-Cache-Status."))
 	err = errors.Join(err, e)
 	obs.invalidationDelay, e = meter.Float64Histogram(InvalidationDelayName, metric.WithUnit("s"),
-		metric.WithDescription("Time from a write or delete elsewhere to the drop of this process's copy."),
+		metric.WithDescription("Time from this process sending a write to the store's invalidation of that key arriving back (local tier on redis, valkey)."),
 		metric.WithExplicitBucketBoundaries(invalidationBuckets...))
 	err = errors.Join(err, e)
 	if err != nil {
@@ -193,8 +193,9 @@ func (o *Observer) LoadDone(ctx context.Context, _ string, elapsed time.Duration
 	span.End()
 }
 
-// Invalidated records an invalidation delay. The core does not report
-// any yet (it has no process-local copies); see cachette.Observer.
+// Invalidated records an invalidation delay: that of this process's own
+// writes, from the send to the store's invalidation arriving back (see
+// cachette.Observer.Invalidated).
 func (o *Observer) Invalidated(ctx context.Context, delay time.Duration) {
 	o.invalidationDelay.Record(ctx, delay.Seconds(), o.plainOpt)
 }
@@ -210,12 +211,16 @@ func (o *Observer) ServedHTTP(r *http.Request, status string) {
 }
 
 // WrapStore returns store wrapped in a decorator that records each call
-// in db.client.operation.duration and as a client span. The cache calls
+// in db.client.operation.duration and as a client span. The decorator
+// keeps the optional interfaces of package backends that store has
+// (backends.UsageReporter, backends.Invalidator), is a backends.Batcher
+// (the store's batches, or one call per key for a store without them)
+// and has Unwrap, which returns store. The cache calls
 // it when Config.Observer is set; a program that builds its Cache with
 // NewWithBackend and no Observer may call it itself, for store metrics
 // alone.
 func (o *Observer) WrapStore(backend string, store backends.Backend) backends.Backend {
-	return newStore(o, backend, store)
+	return wrapStore(o, backend, store)
 }
 
 // errorType is the error.type of err: a short name for the errors

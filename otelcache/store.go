@@ -23,10 +23,13 @@ const (
 	opFlushExpired
 	opLock
 	opUnlock
+	opGetMany
+	opSetMany
+	opUsage
 	numOps
 )
 
-var opNames = [numOps]string{"get", "set", "delete", "clear_namespace", "flush", "flush_expired", "lock", "unlock"}
+var opNames = [numOps]string{"get", "set", "delete", "clear_namespace", "flush", "flush_expired", "lock", "unlock", "get_many", "set_many", "usage"}
 
 // systemName is the db.system.name of a cachette backend: the semantic
 // conventions' name where there is one (aws.dynamodb, memcached,
@@ -38,7 +41,14 @@ func systemName(backend string) string {
 	return backend
 }
 
-// store records every call of the store it wraps.
+// store records every call of the store it wraps. It is a
+// backends.Batcher whatever the store: GetMany and SetMany of a store
+// that has them are recorded as get_many and set_many, and those of a
+// store without them run as cachette would run them, as parallel Gets and
+// Sets of the store (each recorded). The optional interfaces whose
+// presence matters (backends.UsageReporter, backends.Invalidator) are
+// implemented by the types below, chosen by what the wrapped store
+// implements.
 type store struct {
 	inner  backends.Backend
 	obs    *Observer
@@ -50,6 +60,57 @@ type storeOp struct {
 	ok        attribute.Set // db.system.name, db.operation.name, WithAttributes
 	attrs     []attribute.KeyValue
 	spanStart []trace.SpanStartOption
+}
+
+var (
+	_ backends.Batcher       = (*store)(nil)
+	_ backends.UsageReporter = usageStore{}
+	_ backends.Invalidator   = invalidatorStore{}
+	_ backends.UsageReporter = usageInvalidatorStore{}
+	_ backends.Invalidator   = usageInvalidatorStore{}
+)
+
+// usageStore is a store whose wrapped store is a backends.UsageReporter.
+type usageStore struct{ *store }
+
+// invalidatorStore is a store whose wrapped store is a
+// backends.Invalidator.
+type invalidatorStore struct{ *store }
+
+// usageInvalidatorStore is a store whose wrapped store is both.
+type usageInvalidatorStore struct{ *store }
+
+func (s usageStore) Usage(ctx context.Context, namespace string) (backends.Usage, error) {
+	return s.usage(ctx, namespace)
+}
+
+func (s invalidatorStore) SubscribeInvalidations(ctx context.Context, h backends.InvalidationHandler) (func(), error) {
+	return s.subscribe(ctx, h)
+}
+
+func (s usageInvalidatorStore) Usage(ctx context.Context, namespace string) (backends.Usage, error) {
+	return s.usage(ctx, namespace)
+}
+
+func (s usageInvalidatorStore) SubscribeInvalidations(ctx context.Context, h backends.InvalidationHandler) (func(), error) {
+	return s.subscribe(ctx, h)
+}
+
+// wrapStore wraps inner in the store type that implements the optional
+// interfaces of package backends inner implements.
+func wrapStore(o *Observer, backend string, inner backends.Backend) backends.Backend {
+	s := newStore(o, backend, inner)
+	_, usage := inner.(backends.UsageReporter)
+	_, inv := inner.(backends.Invalidator)
+	switch {
+	case usage && inv:
+		return usageInvalidatorStore{s}
+	case usage:
+		return usageStore{s}
+	case inv:
+		return invalidatorStore{s}
+	}
+	return s
 }
 
 func newStore(o *Observer, backend string, inner backends.Backend) *store {
@@ -160,3 +221,52 @@ func (s *store) Unlock(ctx context.Context, key, token string) (bool, error) {
 
 // Close closes the wrapped store; it is not recorded.
 func (s *store) Close() error { return s.inner.Close() }
+
+// GetMany is the wrapped store's backends.Batcher GetMany, recorded as
+// get_many (its span carries db.operation.batch.size); for a store
+// without it, parallel Gets, each recorded.
+func (s *store) GetMany(ctx context.Context, keys []string) (map[string]backends.Item, error) {
+	b, ok := s.inner.(backends.Batcher)
+	if !ok {
+		return backends.GetManyParallel(ctx, s, keys, 0)
+	}
+	ctx, span, start := s.start(ctx, opGetMany)
+	if len(keys) > 1 {
+		span.SetAttributes(semconv.DBOperationBatchSize(len(keys)))
+	}
+	items, err := b.GetMany(ctx, keys)
+	s.end(ctx, opGetMany, span, start, err)
+	return items, err
+}
+
+// SetMany is the wrapped store's backends.Batcher SetMany, recorded as
+// set_many; for a store without it, parallel Sets, each recorded.
+func (s *store) SetMany(ctx context.Context, entries []backends.Entry) error {
+	b, ok := s.inner.(backends.Batcher)
+	if !ok {
+		return backends.SetManyParallel(ctx, s, entries, 0)
+	}
+	ctx, span, start := s.start(ctx, opSetMany)
+	if len(entries) > 1 {
+		span.SetAttributes(semconv.DBOperationBatchSize(len(entries)))
+	}
+	err := b.SetMany(ctx, entries)
+	s.end(ctx, opSetMany, span, start, err)
+	return err
+}
+
+// usage is the wrapped store's Usage (a backends.UsageReporter),
+// recorded as usage.
+func (s *store) usage(ctx context.Context, namespace string) (backends.Usage, error) {
+	ctx, span, start := s.start(ctx, opUsage)
+	u, err := s.inner.(backends.UsageReporter).Usage(ctx, namespace)
+	s.end(ctx, opUsage, span, start, err)
+	return u, err
+}
+
+// subscribe is the wrapped store's SubscribeInvalidations (a
+// backends.Invalidator). It is not recorded: it is a subscription, not a
+// call, and the invalidations' delay goes to cachette.invalidation.delay.
+func (s *store) subscribe(ctx context.Context, h backends.InvalidationHandler) (func(), error) {
+	return s.inner.(backends.Invalidator).SubscribeInvalidations(ctx, h)
+}

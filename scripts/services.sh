@@ -27,11 +27,18 @@
 #   scripts/services.sh start NAME...        start it again on the same port, wait until it answers
 #   scripts/services.sh restart NAME...      stop, then start
 #
-# GROUP: redis valkey memcached redis-cluster valkey-cluster dynamodb dynalite mongodb
+# GROUP: redis valkey memcached redis-cluster valkey-cluster dynamodb dynalite mongodb tls
 #        (default: all).
 # NAME:  a group or one server: redis, valkey, memcached (first of the pool), memcached-2,
 #        redis-cluster-1..3, valkey-cluster-1..3, dynamodb (alias dynamodb-local), dynalite,
-#        mongodb (aliases mongo, mongotest), mongodb-pg (aliases postgres, postgresql).
+#        mongodb (aliases mongo, mongotest), mongodb-pg (aliases postgres, postgresql),
+#        redis-tls, valkey-tls, memcached-tls.
+#
+# The tls group is a redis, a valkey and a memcached that speak TLS only, with a server
+# certificate for 127.0.0.1 and localhost signed by a test CA that `up` makes with openssl
+# (.services/tls/ca.pem; `down tls` removes it). Its env lines: CACHETTE_TEST_REDIS_TLS_URL
+# (rediss://), CACHETTE_TEST_VALKEY_TLS_URL (valkeys://), CACHETTE_TEST_MEMCACHED_TLS_HOST
+# (memcacheds://) and CACHETTE_TEST_TLS_CA (the CA's PEM file).
 #
 # Environment: CACHETTE_TEST_SERVICES_DIR (state directory, default <repo>/.services),
 # CACHETTE_TEST_SERVICES_TIMEOUT (seconds to wait for a server, default 30),
@@ -85,9 +92,10 @@ MONGOTEST_SRC="$ROOT/scripts/mongotest"
 MONGOTEST_BIN="$BIN_DIR/mongotest"
 DYNALITE_BIN="$NPM_DIR/node_modules/.bin/dynalite"
 
-GROUPS_ALL=(redis valkey memcached redis-cluster valkey-cluster dynamodb dynalite mongodb)
+GROUPS_ALL=(redis valkey memcached redis-cluster valkey-cluster dynamodb dynalite mongodb tls)
 SERVERS_ALL=(redis valkey memcached memcached-2 redis-cluster-1 redis-cluster-2 redis-cluster-3
-	valkey-cluster-1 valkey-cluster-2 valkey-cluster-3 dynamodb dynalite mongodb-pg mongodb)
+	valkey-cluster-1 valkey-cluster-2 valkey-cluster-3 dynamodb dynalite mongodb-pg mongodb
+	redis-tls valkey-tls memcached-tls)
 
 declare -A MEMBERS=(
 	[redis]="redis"
@@ -98,6 +106,7 @@ declare -A MEMBERS=(
 	[dynamodb]="dynamodb"
 	[dynalite]="dynalite"
 	[mongodb]="mongodb-pg mongodb" # PostgreSQL first: mongotest stores its data there
+	[tls]="redis-tls valkey-tls memcached-tls"
 )
 
 declare -A PORT=(
@@ -115,6 +124,9 @@ declare -A PORT=(
 	[dynalite]=18001
 	[mongodb]=27117
 	[mongodb-pg]=15432
+	[redis-tls]=16391
+	[valkey-tls]=16392
+	[memcached-tls]=11321
 )
 for _n in "${!PORT[@]}"; do PORT[$_n]=$((PORT[$_n] + OFFSET)); done
 unset _n
@@ -143,6 +155,7 @@ group_of() {
 	case $1 in
 	memcached-2) echo memcached ;;
 	mongodb-pg) echo mongodb ;;
+	*-tls) echo tls ;;
 	redis-cluster-*) echo redis-cluster ;;
 	valkey-cluster-*) echo valkey-cluster ;;
 	*) echo "$1" ;;
@@ -152,9 +165,9 @@ group_of() {
 # kind_of NAME: which program serves it.
 kind_of() {
 	case $1 in
-	redis | redis-cluster-*) echo redis ;;
-	valkey | valkey-cluster-*) echo valkey ;;
-	memcached | memcached-2) echo memcached ;;
+	redis | redis-cluster-* | redis-tls) echo redis ;;
+	valkey | valkey-cluster-* | valkey-tls) echo valkey ;;
+	memcached | memcached-2 | memcached-tls) echo memcached ;;
 	dynamodb) echo dynamodb ;;
 	dynalite) echo dynalite ;;
 	mongodb) echo mongodb ;;
@@ -280,6 +293,10 @@ who_listens() {
 # probe NAME: succeeds when server NAME answers its protocol.
 probe() {
 	local port=${PORT[$1]}
+	if is_tls_server "$1"; then
+		tls_probe "$1"
+		return
+	fi
 	case $(kind_of "$1") in
 	redis | valkey) tcp_ask "$port" 'PING\r\n' '+PONG' ;;
 	memcached) tcp_ask "$port" 'version\r\n' 'VERSION' ;;
@@ -362,7 +379,7 @@ add_backports_source() {
 }
 
 ensure_installed() { # GROUP...
-	local g need_redis=0 need_valkey=0 need_memcached=0 need_node=0 need_go=0 need_pg=0
+	local g need_redis=0 need_valkey=0 need_memcached=0 need_node=0 need_go=0 need_pg=0 need_openssl=0
 	local need_ddb=0 need_dynalite=0
 	local pkgs=()
 	for g in "$@"; do
@@ -370,6 +387,7 @@ ensure_installed() { # GROUP...
 		redis | redis-cluster) need_redis=1 ;;
 		valkey | valkey-cluster) need_valkey=1 ;;
 		memcached) need_memcached=1 ;;
+		tls) need_redis=1 need_valkey=1 need_memcached=1 need_openssl=1 ;;
 		dynamodb) need_node=1 need_ddb=1 ;;
 		dynalite) need_node=1 need_dynalite=1 ;;
 		mongodb) need_go=1 need_pg=1 ;;
@@ -389,6 +407,7 @@ ensure_installed() { # GROUP...
 		command -v redis-cli >/dev/null || pkgs+=(redis-tools)
 	fi
 	((need_memcached)) && ! command -v memcached >/dev/null && pkgs+=(memcached)
+	((need_openssl)) && ! command -v openssl >/dev/null && pkgs+=(openssl)
 	if ((need_node)) && ! command -v npm >/dev/null; then pkgs+=(nodejs npm); fi
 	((need_ddb)) && ! command -v java >/dev/null && pkgs+=(openjdk-17-jre-headless)
 	if ((${#pkgs[@]})); then apt_install "${pkgs[@]}"; fi
@@ -521,6 +540,79 @@ mongodb_pg_url() {
 }
 
 # ---------------------------------------------------------------------------
+# the tls group: a test CA, a server certificate, TLS-only servers
+
+TLS_DIR="$SVC_DIR/tls"
+
+is_tls_server() { [[ $1 == *-tls ]]; }
+
+# tls_make_certs: a test CA and a server certificate for 127.0.0.1 and localhost in
+# $TLS_DIR, unless they are there (servers already running keep theirs).
+tls_make_certs() {
+	[[ -s $TLS_DIR/ca.pem && -s $TLS_DIR/server.pem && -s $TLS_DIR/server.key ]] && return 0
+	command -v openssl >/dev/null || die "openssl is needed for the tls group"
+	local tmp t0
+	t0=$(now_ms)
+	mkdir -p "$SVC_DIR"
+	tmp=$(mktemp -d "$SVC_DIR/.tls.XXXXXX")
+	{
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+			-subj "/CN=cachette test CA" -keyout "$tmp/ca.key" -out "$tmp/ca.pem" \
+			-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" &&
+			openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+				-subj "/CN=localhost" -keyout "$tmp/server.key" -out "$tmp/server.csr" &&
+			printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+				"extendedKeyUsage=serverAuth" "subjectAltName=IP:127.0.0.1,DNS:localhost" >"$tmp/server.ext" &&
+			openssl x509 -req -in "$tmp/server.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" \
+				-CAcreateserial -days 30 -extfile "$tmp/server.ext" -out "$tmp/server.pem"
+	} >>"$LOG_DIR/tls-certs.log" 2>&1 || {
+		rm -rf "$tmp"
+		tail -n 20 "$LOG_DIR/tls-certs.log" >&2
+		die "making the test CA and server certificate failed (log: $LOG_DIR/tls-certs.log)"
+	}
+	# The CA's key is not needed once the server certificate is signed.
+	rm -f "$tmp/ca.key" "$tmp/server.csr" "$tmp/server.ext" "$tmp"/*.srl
+	chmod 600 "$tmp/server.key"
+	rm -rf "$TLS_DIR"
+	mv "$tmp" "$TLS_DIR"
+	log "test CA and server certificate made in $TLS_DIR ($(secs_since "$t0"))"
+}
+
+# tls_remove_certs: removes $TLS_DIR once no server of the tls group runs.
+tls_remove_certs() {
+	local n
+	for n in ${MEMBERS[tls]}; do running_pid "$n" >/dev/null && return 0; done
+	rm -rf "$TLS_DIR"
+}
+
+# tls_args NAME PORT: turns the command line in cmd (of launch) into a TLS-only one.
+tls_args() {
+	local name=$1 port=$2
+	tls_make_certs
+	case $(kind_of "$name") in
+	redis | valkey)
+		# No plain port: TLS only, clients not asked for a certificate.
+		cmd+=(--port 0 --tls-port "$port" --tls-cert-file "$TLS_DIR/server.pem"
+			--tls-key-file "$TLS_DIR/server.key" --tls-ca-cert-file "$TLS_DIR/ca.pem"
+			--tls-auth-clients no)
+		;;
+	memcached)
+		cmd+=(-Z -o "ssl_chain_cert=$TLS_DIR/server.pem,ssl_key=$TLS_DIR/server.key")
+		;;
+	esac
+}
+
+# tls_probe NAME: succeeds when server NAME answers over TLS with the test CA's certificate.
+tls_probe() {
+	local req=$'PING\r\nQUIT\r\n' want='+PONG' line
+	if [[ $(kind_of "$1") == memcached ]]; then req=$'version\r\nquit\r\n' want='VERSION'; fi
+	port_open "${PORT[$1]}" || return 1
+	line=$(printf '%s' "$req" | timeout 5 openssl s_client -quiet -verify_return_error \
+		-CAfile "$TLS_DIR/ca.pem" -verify_ip "$HOST" -connect "$HOST:${PORT[$1]}" 2>/dev/null | head -n 1) || true
+	[[ $line == "$want"* ]]
+}
+
+# ---------------------------------------------------------------------------
 # starting and stopping one server
 
 # check_ports_free NAME...: fails, naming every one, if a port is taken by another process.
@@ -580,6 +672,7 @@ launch() {
 			-c full_page_writes=off -c max_connections=200 -c shared_buffers=64MB)
 		;;
 	esac
+	is_tls_server "$name" && tls_args "$name" "$port"
 	printf '=== %s start: %s\n' "$(date -u +%FT%TZ)" "${cmd[*]}" >>"$logf"
 	# A session of its own (no signals from the caller's terminal or process group), no
 	# inherited pipes or lock, so callers such as `go test` never wait on it.
@@ -775,6 +868,12 @@ write_env() {
 		dynamodb) lines+=("CACHETTE_TEST_DYNAMODB_URL=http://$HOST:${PORT[dynamodb]}") ;;
 		dynalite) lines+=("CACHETTE_TEST_DYNALITE_URL=http://$HOST:${PORT[dynalite]}") ;;
 		mongodb) lines+=("CACHETTE_TEST_MONGODB_URL=mongodb://$HOST:${PORT[mongodb]}") ;;
+		tls)
+			lines+=("CACHETTE_TEST_REDIS_TLS_URL=rediss://$HOST:${PORT[redis-tls]}/0")
+			lines+=("CACHETTE_TEST_VALKEY_TLS_URL=valkeys://$HOST:${PORT[valkey-tls]}")
+			lines+=("CACHETTE_TEST_MEMCACHED_TLS_HOST=memcacheds://$HOST:${PORT[memcached-tls]}")
+			lines+=("CACHETTE_TEST_TLS_CA=$TLS_DIR/ca.pem")
+			;;
 		esac
 	done
 	if ((${#lines[@]} == 0)); then
@@ -871,6 +970,7 @@ cmd_down() {
 			rm -rf "$(<"$RUN_DIR/mongodb-pg.dir")" "$RUN_DIR/mongodb-pg.dir"
 		fi
 	done
+	[[ " ${groups[*]} " == *" tls "* ]] && tls_remove_certs
 	any_running || rm -f "$OFFSET_FILE"
 	write_env
 	log "down: ${groups[*]} in $(secs_since "$t0")"

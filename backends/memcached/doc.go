@@ -6,7 +6,8 @@
 //
 // Importing the package registers the backend "memcached". It reads
 // memcached_host (CACHETTE_MEMCACHED_HOST, Config.MemcachedHost), which is
-// required: "host[:port][,host[:port]...]", port 11211 by default;
+// required: "host[:port][,host[:port]...]", port 11211 by default
+// ("memcacheds://host[:port],..." for TLS, below);
 // "[v6addr]:port", a bare IPv6 address and a Unix socket path ("/path")
 // work too. Each network call is bounded by Config.Timeout (DefaultTimeout,
 // 1 s, by default).
@@ -29,8 +30,39 @@
 // OpenHosts opens a store from a host string and Options, outside of a
 // cachette.Config.
 //
-// memcached takes no credentials: an entry of memcached_host with "@" is
-// refused, and errors name a bad entry by its position, never quoting it,
+// # TLS
+//
+// Servers written "memcacheds://host[:port]" are reached over TLS (memcached
+// 1.6 built with TLS, started with -Z -o ssl_chain_cert=FILE,ssl_key=FILE):
+//
+//	MemcachedHost: "memcacheds://cache1.internal:11211,memcacheds://cache2.internal",
+//
+// Every entry of the list must then have the scheme (a pool that mixes TLS
+// and plain servers is refused), and a Unix socket cannot be one. Each
+// server's certificate is verified against the name written in its entry
+// (gomemcache dials the resolved address; the store dials with a
+// tls.Dialer that keeps the name), and against the system's roots plus,
+// when set, the PEM file of the key tls_ca_file (CACHETTE_TLS_CA_FILE;
+// Options.TLSCAFile), a private CA's certificate for instance. A tls_ca_file
+// with plain entries is an error, not ignored. Go also reads SSL_CERT_FILE
+// and SSL_CERT_DIR (on Linux and the BSDs) for the system's roots, once per
+// process: a way to trust a CA in every store at once, but one that
+// replaces the system bundle. For client certificates, a minimum version or
+// anything else, Options.TLSConfig (WithTLSConfig) gives the whole
+// configuration (its ServerName, when empty, is set per server).
+//
+// A server with a certificate the client does not trust fails each call with
+// an error that wraps the x509 error ("certificate signed by unknown
+// authority", x509.UnknownAuthorityError).
+//
+// Authentication: memcached's SASL works only with its binary protocol,
+// which gomemcache does not speak (it has no SASL), so this store offers
+// none; the binary protocol is deprecated upstream. TLS gives transport
+// security, and memcached's own check of client certificates
+// (-o ssl_verify_mode=2,ssl_ca_cert=FILE) is the way to admit only known
+// clients: give the certificate in Options.TLSConfig.Certificates.
+//
+// memcached_host holds no credentials: an entry with "@" is refused, and errors name a bad entry by its position, never quoting it,
 // since a mistyped one may hold a password. gomemcache writes no log lines
 // of its own.
 //

@@ -44,3 +44,23 @@ func ExampleNewFromClient() {
 	}
 	defer cache.Close()
 }
+
+// A cache on memcached servers that speak TLS (memcached -Z), whose
+// certificates a private CA signed.
+func Example_tls() {
+	ctx := context.Background()
+	cfg, err := cachette.LoadConfig([][2]string{
+		{"backend", "memcached"},
+		{"memcached_host", "memcacheds://cache1.internal:11211,memcacheds://cache2.internal"},
+		{"tls_ca_file", "/etc/myapp/cache-ca.pem"}, // besides the system's roots
+		{"prefix", "myapp"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	cache, err := cachette.New(ctx, cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer cache.Close()
+}

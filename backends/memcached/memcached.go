@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -70,6 +71,14 @@ type Options struct {
 	Timeout      time.Duration // per network call; default DefaultTimeout
 	MaxIdleConns int           // idle connections kept per server; default DefaultMaxIdleConns
 	Logger       *slog.Logger  // default slog.Default()
+
+	// TLSCAFile is a PEM file of CA certificates trusted besides the
+	// system's roots, for memcacheds:// servers (key tls_ca_file).
+	TLSCAFile string
+	// TLSConfig, if set, is the TLS configuration for memcacheds://
+	// servers (cloned per connection; ServerName defaults to each server's
+	// host name); TLSCAFile, if set too, replaces its RootCAs.
+	TLSConfig *tls.Config
 }
 
 // Option adjusts a store that Open, OpenHosts or NewFromClient makes, by
@@ -83,6 +92,10 @@ func WithLogger(l *slog.Logger) Option { return func(o *Options) { o.Logger = l 
 
 // WithTimeout bounds each network call (0 means DefaultTimeout).
 func WithTimeout(d time.Duration) Option { return func(o *Options) { o.Timeout = d } }
+
+// WithTLSConfig sets the TLS configuration of memcacheds:// servers (see
+// Options.TLSConfig).
+func WithTLSConfig(c *tls.Config) Option { return func(o *Options) { o.TLSConfig = c } }
 
 // WithMaxIdleConns sets how many idle connections are kept per server (0
 // means DefaultMaxIdleConns).
@@ -107,7 +120,7 @@ var _ backends.Backend = (*Store)(nil)
 // see OpenHosts. It is the opener registered as "memcached". It does not
 // connect; the first operation does.
 func Open(_ context.Context, s backends.Settings, opts ...Option) (*Store, error) {
-	o := Options{Prefix: s.Prefix, Timeout: s.Timeout, Logger: s.Logger}
+	o := Options{Prefix: s.Prefix, Timeout: s.Timeout, Logger: s.Logger, TLSCAFile: s.Value(storekeys.TLSCAFileKey.Name)}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -117,10 +130,13 @@ func Open(_ context.Context, s backends.Settings, opts ...Option) (*Store, error
 // OpenHosts makes a client for hosts, "host[:port][,host[:port]...]" (port 11211
 // by default; [v6addr]:port, a bare IPv6 address and a Unix socket path
 // starting with "/" are accepted too), and returns a store over it. Keys are
-// spread over the servers by hash. OpenHosts resolves the names but does not
+// spread over the servers by hash. With "memcacheds://host[:port][,...]"
+// (every entry in that form) the client speaks TLS, verifying each
+// server's certificate against the system's roots plus opts.TLSCAFile, or
+// as opts.TLSConfig says. OpenHosts resolves the names but does not
 // connect; the first operation does.
 func OpenHosts(hosts string, opts Options) (*Store, error) {
-	servers, err := ParseHosts(hosts)
+	servers, useTLS, err := parseHosts(hosts)
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +148,16 @@ func OpenHosts(hosts string, opts Options) (*Store, error) {
 	client.Timeout = opts.Timeout
 	if client.Timeout <= 0 {
 		client.Timeout = DefaultTimeout
+	}
+	switch {
+	case useTLS:
+		dial, err := tlsDialer(servers, opts.TLSConfig, opts.TLSCAFile, client.Timeout)
+		if err != nil {
+			return nil, fmt.Errorf("memcached: %w", err)
+		}
+		client.DialContext = dial
+	case opts.TLSCAFile != "":
+		return nil, fmt.Errorf(`memcached: the %q is set but the "memcached_host" does not use TLS (memcacheds://)`, storekeys.TLSCAFileKey.Name)
 	}
 	client.MaxIdleConns = opts.MaxIdleConns
 	if client.MaxIdleConns <= 0 {
@@ -179,21 +205,40 @@ func (s *Store) Prefix() string { return s.prefix }
 // its position and never quote it, since a mistyped entry may hold a
 // password ("user:secret@host"): memcached takes no credentials, so an
 // entry with "@" is refused.
+//
+// Entries of the form "memcacheds://host[:port]" (TLS) are returned
+// without their scheme; every entry must then have it.
 func ParseHosts(raw string) ([]string, error) {
+	out, _, err := parseHosts(raw)
+	return out, err
+}
+
+// parseHosts is ParseHosts, and reports whether the entries ask for TLS.
+func parseHosts(raw string) ([]string, bool, error) {
 	if strings.TrimSpace(raw) == "" {
-		return nil, errors.New(`memcached: no servers: the "memcached_host" is empty`)
+		return nil, false, errors.New(`memcached: no servers: the "memcached_host" is empty`)
 	}
 	var out []string
-	n := 0
+	n, tlsEntries := 0, 0
 	for h := range strings.SplitSeq(raw, ",") {
 		n++
-		addr, err := hostAddr(strings.TrimSpace(h))
+		h, isTLS := storekeys.CutMemcachedTLS(strings.TrimSpace(h))
+		if isTLS {
+			tlsEntries++
+			if strings.HasPrefix(h, "/") {
+				return nil, false, fmt.Errorf(`memcached: entry %d of the "memcached_host": memcacheds:// takes host[:port], not a Unix socket`, n)
+			}
+		}
+		addr, err := hostAddr(h)
 		if err != nil {
-			return nil, fmt.Errorf(`memcached: entry %d of the "memcached_host": %s`, n, err)
+			return nil, false, fmt.Errorf(`memcached: entry %d of the "memcached_host": %s`, n, err)
 		}
 		out = append(out, addr)
 	}
-	return out, nil
+	if tlsEntries > 0 && tlsEntries < n {
+		return nil, false, errors.New(`memcached: the "memcached_host" mixes memcacheds:// entries with plain ones; give every server the same form`)
+	}
+	return out, tlsEntries > 0, nil
 }
 
 // hostAddr turns one entry into an address. Its errors do not quote h.
@@ -203,7 +248,7 @@ func hostAddr(h string) (string, error) {
 	case h == "":
 		return bad("empty entry in the comma-separated list")
 	case strings.Contains(h, "://"):
-		return bad("give host[:port] without a scheme")
+		return bad("give host[:port] without a scheme, or memcacheds://host[:port] for TLS")
 	case strings.Contains(h, "@"):
 		return bad(`it holds a user or password ("@"); memcached takes host[:port] only`)
 	case strings.HasPrefix(h, "/"):

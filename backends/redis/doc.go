@@ -36,6 +36,16 @@
 // give the sentinels' own credentials when they have any. master_set is
 // accepted as another name for master_name.
 //
+// With rediss:// the server's certificate is verified against the system's
+// roots plus, when set, the PEM file of the key tls_ca_file
+// (CACHETTE_TLS_CA_FILE; Settings.Values["tls_ca_file"]), a private CA for
+// instance; a tls_ca_file with a redis:// URL is an error, not ignored. Go
+// also reads SSL_CERT_FILE for the system's roots (once per process, and it
+// replaces the system bundle). A server the client does not trust fails
+// Open with an error wrapping the x509 error ("certificate signed by
+// unknown authority"). The conformance suite runs over rediss:// against a
+// TLS-only Redis (the tls group of scripts/services.sh).
+//
 // Settings.Timeout (default DefaultTimeout) bounds each dial, read and write
 // unless the URL sets dial_timeout, read_timeout or write_timeout itself, so
 // a dead server gives an error quickly rather than a hang. Open connects

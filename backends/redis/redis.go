@@ -15,6 +15,7 @@ import (
 
 	"github.com/cachette-go/cachette/backends"
 	"github.com/cachette-go/cachette/backends/internal/rediswire"
+	"github.com/cachette-go/cachette/backends/internal/tlsca"
 	"github.com/cachette-go/cachette/internal/storekeys"
 )
 
@@ -115,6 +116,9 @@ func Open(ctx context.Context, s backends.Settings, opts ...Option) (*Store, err
 	cfg, err := ParseURL(s.Value("redis_url"))
 	if err != nil {
 		return nil, err
+	}
+	if err := tlsca.Apply(cfg.tlsConfig(), s.Value(tlsca.Key), "redis_url", "rediss"); err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
 	}
 	if s.Logger != nil {
 		opts = append([]Option{WithLogger(s.Logger)}, opts...)

@@ -36,6 +36,16 @@
 // the sentinels have credentials of their own (user and password in the URL
 // are the master's). Any other option is an error.
 //
+// With valkeys:// (or rediss://) the server's certificate is verified
+// against the system's roots plus, when set, the PEM file of the key
+// tls_ca_file (CACHETTE_TLS_CA_FILE; Settings.Values["tls_ca_file"]), for
+// the sentinels too; a tls_ca_file with a plain URL is an error, not
+// ignored. Go also reads SSL_CERT_FILE for the system's roots (once per
+// process, and it replaces the system bundle). A server the client does not
+// trust fails Open with an error wrapping the x509 error ("certificate
+// signed by unknown authority"). The conformance suite runs over valkeys://
+// against a TLS-only Valkey (the tls group of scripts/services.sh).
+//
 // valkey-go's client-side caching is off: the store reads every entry from
 // the server, so an entry another process clears is gone for this one at
 // once.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cachette-go/cachette/backends"
 	"github.com/cachette-go/cachette/backends/internal/rediswire"
+	"github.com/cachette-go/cachette/backends/internal/tlsca"
 	"github.com/cachette-go/cachette/internal/storekeys"
 )
 
@@ -125,6 +126,9 @@ func Open(ctx context.Context, s backends.Settings, opts ...Option) (*Store, err
 	opt, err := ParseURL(s.Value("valkey_url"))
 	if err != nil {
 		return nil, err
+	}
+	if err := applyCAFile(&opt, s.Value(tlsca.Key)); err != nil {
+		return nil, fmt.Errorf("valkey: %w", err)
 	}
 	if opt.Dialer.Timeout == 0 {
 		opt.Dialer.Timeout = timeout

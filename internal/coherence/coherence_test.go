@@ -24,9 +24,10 @@ import (
 
 // coherenceTargets are the servers the coherence tests run on: the
 // configuration of a cache, and the addresses of its nodes (for CLIENT
-// KILL).
-func coherenceTargets(t *testing.T) map[string]func() (cachette.Config, []string) {
-	env := func(name string) string {
+// KILL). Each function skips (or, under make test, fails) the subtest it
+// is given when its server is not configured.
+func coherenceTargets() map[string]func(t *testing.T) (cachette.Config, []string) {
+	env := func(t *testing.T, name string) string {
 		v := os.Getenv(name)
 		if v == "" {
 			backendtest.Missing(t, name+" is not set (scripts/services.sh up)")
@@ -44,21 +45,21 @@ func coherenceTargets(t *testing.T) map[string]func() (cachette.Config, []string
 		}
 		return out
 	}
-	return map[string]func() (cachette.Config, []string){
-		"redis": func() (cachette.Config, []string) {
-			u := env("CACHETTE_TEST_REDIS_URL")
+	return map[string]func(t *testing.T) (cachette.Config, []string){
+		"redis": func(t *testing.T) (cachette.Config, []string) {
+			u := env(t, "CACHETTE_TEST_REDIS_URL")
 			return cachette.Config{Backend: "redis", RedisURL: u}, addrs(u)
 		},
-		"valkey": func() (cachette.Config, []string) {
-			u := env("CACHETTE_TEST_VALKEY_URL")
+		"valkey": func(t *testing.T) (cachette.Config, []string) {
+			u := env(t, "CACHETTE_TEST_VALKEY_URL")
 			return cachette.Config{Backend: "valkey", ValkeyURL: u}, addrs(u)
 		},
-		"redis-cluster": func() (cachette.Config, []string) {
-			u := env("CACHETTE_TEST_REDIS_CLUSTER")
+		"redis-cluster": func(t *testing.T) (cachette.Config, []string) {
+			u := env(t, "CACHETTE_TEST_REDIS_CLUSTER")
 			return cachette.Config{Backend: "redis", RedisURL: u}, addrs(u)
 		},
-		"valkey-cluster": func() (cachette.Config, []string) {
-			u := env("CACHETTE_TEST_VALKEY_CLUSTER")
+		"valkey-cluster": func(t *testing.T) (cachette.Config, []string) {
+			u := env(t, "CACHETTE_TEST_VALKEY_CLUSTER")
 			return cachette.Config{Backend: "valkey", ValkeyURL: u}, addrs(u)
 		},
 	}
@@ -110,9 +111,9 @@ func waitLocal(t *testing.T, a *cachette.Cache, o *lookups, key, want string) {
 // reaches the other's local tier (LocalTTL is an hour, so only the
 // server's invalidation can make it see the change).
 func TestLocalTierCoherence(t *testing.T) {
-	for name, target := range coherenceTargets(t) {
+	for name, target := range coherenceTargets() {
 		t.Run(name, func(t *testing.T) {
-			cfg, _ := target()
+			cfg, _ := target(t)
 			ctx := context.Background()
 			a, b, o := twoCaches(t, cfg)
 
@@ -168,9 +169,9 @@ func TestLocalTierCoherence(t *testing.T) {
 // TestLocalTierTrackingLoss kills the tracking connections: the local
 // tier is dropped, and once they are back, invalidations work again.
 func TestLocalTierTrackingLoss(t *testing.T) {
-	for name, target := range coherenceTargets(t) {
+	for name, target := range coherenceTargets() {
 		t.Run(name, func(t *testing.T) {
-			cfg, nodes := target()
+			cfg, nodes := target(t)
 			ctx := context.Background()
 			a, b, o := twoCaches(t, cfg)
 

@@ -15,6 +15,7 @@ package storekeys
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/cachette-go/cachette/backends"
@@ -72,9 +73,13 @@ func emptyErr(key, backend string) error {
 var Redis = Spec{
 	Keys: []backends.ConfigKey{
 		{Name: "redis_url", Doc: "redis://[user:pass@]host[:port][/db] or rediss://; comma-separated for a cluster"},
+		TLSCAFileKey,
 	},
 	Check: func(name string, v backends.Values) []error {
-		return nodeURLs(name, "redis_url", v["redis_url"], "redis", "rediss")
+		if errs := nodeURLs(name, "redis_url", v["redis_url"], "redis", "rediss"); errs != nil {
+			return errs
+		}
+		return tlsCAFile(v, "redis_url", "rediss")
 	},
 }
 
@@ -82,10 +87,37 @@ var Redis = Spec{
 var Valkey = Spec{
 	Keys: []backends.ConfigKey{
 		{Name: "valkey_url", Doc: "valkey:// or valkeys:// (redis:// and rediss:// too); comma-separated for a cluster"},
+		TLSCAFileKey,
 	},
 	Check: func(name string, v backends.Values) []error {
-		return nodeURLs(name, "valkey_url", v["valkey_url"], "valkey", "valkeys", "redis", "rediss")
+		if errs := nodeURLs(name, "valkey_url", v["valkey_url"], "valkey", "valkeys", "redis", "rediss"); errs != nil {
+			return errs
+		}
+		return tlsCAFile(v, "valkey_url", "valkeys", "rediss")
 	},
+}
+
+// TLSCAFileKey is the key, shared by redis, valkey and memcached, that
+// names a PEM bundle of CA certificates trusted besides the system's roots
+// when the store's URL asks for TLS. The file is read when the store
+// opens, not by the checks.
+var TLSCAFileKey = backends.ConfigKey{
+	Name: "tls_ca_file",
+	Doc:  "PEM file of CA certificates trusted besides the system's, for rediss://, valkeys:// or memcacheds://",
+}
+
+// tlsCAFile refuses a tls_ca_file when the URL key's first entry does not
+// use one of the TLS schemes (a CA file that would be ignored).
+func tlsCAFile(v backends.Values, urlKey string, tlsSchemes ...string) []error {
+	if v["tls_ca_file"] == "" {
+		return nil
+	}
+	first, _, _ := strings.Cut(strings.TrimSpace(v[urlKey]), ",")
+	scheme, _, ok := strings.Cut(strings.TrimSpace(first), "://")
+	if ok && slices.Contains(tlsSchemes, strings.ToLower(scheme)) {
+		return nil
+	}
+	return []error{keyErr("The %q is set but the %q does not use TLS (%s)", "tls_ca_file", urlKey, schemeList(tlsSchemes))}
 }
 
 func nodeURLs(backend, key, raw string, schemes ...string) []error {
@@ -101,7 +133,8 @@ func nodeURLs(backend, key, raw string, schemes ...string) []error {
 // Memcached is the memcached store's spec.
 var Memcached = Spec{
 	Keys: []backends.ConfigKey{
-		{Name: "memcached_host", Doc: "host[:port][,host[:port]...], no scheme; port 11211 by default"},
+		{Name: "memcached_host", Doc: "host[:port][,host[:port]...], port 11211 by default; memcacheds://host[:port][,...] for TLS"},
+		TLSCAFileKey,
 	},
 	Check: func(name string, v backends.Values) []error {
 		raw := v["memcached_host"]
@@ -111,7 +144,7 @@ var Memcached = Spec{
 		if msg := CheckMemcachedHosts(raw); msg != "" {
 			return []error{keyErr("%s", msg)}
 		}
-		return nil
+		return tlsCAFile(v, "memcached_host", "memcacheds")
 	},
 }
 

@@ -105,20 +105,40 @@ func CheckMongoURL(raw string) string {
 	return ""
 }
 
+// MemcachedTLSScheme is the scheme of a memcached_host entry reached over
+// TLS: "memcacheds://host[:port]".
+const MemcachedTLSScheme = "memcacheds://"
+
+// CutMemcachedTLS removes a leading "memcacheds://" (any case) from one
+// memcached_host entry and reports whether it was there.
+func CutMemcachedTLS(h string) (string, bool) {
+	if len(h) >= len(MemcachedTLSScheme) && strings.EqualFold(h[:len(MemcachedTLSScheme)], MemcachedTLSScheme) {
+		return h[len(MemcachedTLSScheme):], true
+	}
+	return h, false
+}
+
 // CheckMemcachedHosts checks "host[:port][,host[:port]...]"; an entry that
-// starts with "/" is a Unix socket path. Messages name an entry by its
-// position, never quote it: a mistyped one may hold a password.
+// starts with "/" is a Unix socket path; "memcacheds://host[:port]" entries
+// are reached over TLS, and then every entry must be one. Messages name an
+// entry by its position, never quote it: a mistyped one may hold a password.
 func CheckMemcachedHosts(raw string) string {
 	const key = "memcached_host"
-	n := 0
+	n, tlsEntries := 0, 0
 	for h := range strings.SplitSeq(raw, ",") {
 		h = strings.TrimSpace(h)
 		n++
+		h, isTLS := CutMemcachedTLS(h)
+		if isTLS {
+			tlsEntries++
+		}
 		switch {
 		case h == "":
 			return fmt.Sprintf("The %q has an empty entry in its comma-separated list", key)
 		case strings.Contains(h, "://"):
-			return fmt.Sprintf("The %q takes host[:port] entries without a scheme", key)
+			return fmt.Sprintf("The %q takes host[:port] entries without a scheme, or memcacheds://host[:port] for TLS", key)
+		case isTLS && strings.HasPrefix(h, "/"):
+			return fmt.Sprintf("The %q entry %d: memcacheds:// takes host[:port], not a Unix socket", key, n)
 		case strings.Contains(h, "@"):
 			return fmt.Sprintf(`The %q entry %d holds a user or password ("@"); memcached takes host[:port] only`, key, n)
 		case strings.HasPrefix(h, "/"):
@@ -126,6 +146,9 @@ func CheckMemcachedHosts(raw string) string {
 		case !validHostPort(h):
 			return fmt.Sprintf("The %q entry %d is not host[:port] with a port between 1 and 65535", key, n)
 		}
+	}
+	if tlsEntries > 0 && tlsEntries < n {
+		return fmt.Sprintf("The %q mixes memcacheds:// entries with plain ones; give every server the same form", key)
 	}
 	return ""
 }
