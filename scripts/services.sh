@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # services.sh: real servers for cachette's tests, on loopback, without Docker.
 #
-# Installs what is missing (Debian packages, an npm package, a Go program built from
+# Installs what is missing (Debian packages, npm packages, a Go program built from
 # scripts/mongotest), starts every server as a process of our own on fixed loopback
 # ports with no persistence, waits until each answers, and writes .services/env with
 # the CACHETTE_TEST_* variables the tests read.
@@ -13,6 +13,12 @@
 # tests time out on a busy machine. `stop mongodb` stops only mongotest (its data stays
 # in PostgreSQL, as a restarted MongoDB keeps its data); `down mongodb` stops both.
 #
+# The dynamodb group is DynamoDB Local, AWS's own emulator (a Java program, taken from the
+# npm package amplify-dynamodb-simulator, which carries it; run on Debian's OpenJDK 17 with
+# a 256 MB heap, in memory, without -sharedDb: one database per access key and region, as
+# AWS keeps one per account and region). The dynalite group is dynalite (DynamoDB on Node),
+# a second target: it rejects UpdateTimeToLive and starts in well under a second.
+#
 #   scripts/services.sh up [GROUP...]        install what is missing, start, write the env file
 #   scripts/services.sh down [GROUP...]      stop what this script started (idempotent)
 #   scripts/services.sh status [GROUP...]    print each server's state (exit 3 if one is not running)
@@ -21,9 +27,10 @@
 #   scripts/services.sh start NAME...        start it again on the same port, wait until it answers
 #   scripts/services.sh restart NAME...      stop, then start
 #
-# GROUP: redis valkey memcached redis-cluster valkey-cluster dynamodb mongodb tls (default: all).
+# GROUP: redis valkey memcached redis-cluster valkey-cluster dynamodb dynalite mongodb tls
+#        (default: all).
 # NAME:  a group or one server: redis, valkey, memcached (first of the pool), memcached-2,
-#        redis-cluster-1..3, valkey-cluster-1..3, dynamodb (alias dynalite),
+#        redis-cluster-1..3, valkey-cluster-1..3, dynamodb (alias dynamodb-local), dynalite,
 #        mongodb (aliases mongo, mongotest), mongodb-pg (aliases postgres, postgresql),
 #        redis-tls, valkey-tls, memcached-tls.
 #
@@ -76,13 +83,18 @@ if ((OFFSET == 10000 || OFFSET == 20000)); then
 fi
 
 DYNALITE_VERSION=4.0.0
+# DynamoDB Local 1.25.1 comes inside this npm package (emulator/); only that folder is kept.
+DDB_LOCAL_PKG=amplify-dynamodb-simulator
+DDB_LOCAL_PKG_VERSION=2.9.30
+DDB_LOCAL_DIR="$NPM_DIR/dynamodb-local"
+DDB_LOCAL_HEAP=${CACHETTE_TEST_DYNAMODB_HEAP:-256m}
 MONGOTEST_SRC="$ROOT/scripts/mongotest"
 MONGOTEST_BIN="$BIN_DIR/mongotest"
 DYNALITE_BIN="$NPM_DIR/node_modules/.bin/dynalite"
 
-GROUPS_ALL=(redis valkey memcached redis-cluster valkey-cluster dynamodb mongodb tls)
+GROUPS_ALL=(redis valkey memcached redis-cluster valkey-cluster dynamodb dynalite mongodb tls)
 SERVERS_ALL=(redis valkey memcached memcached-2 redis-cluster-1 redis-cluster-2 redis-cluster-3
-	valkey-cluster-1 valkey-cluster-2 valkey-cluster-3 dynamodb mongodb-pg mongodb
+	valkey-cluster-1 valkey-cluster-2 valkey-cluster-3 dynamodb dynalite mongodb-pg mongodb
 	redis-tls valkey-tls memcached-tls)
 
 declare -A MEMBERS=(
@@ -92,6 +104,7 @@ declare -A MEMBERS=(
 	[redis-cluster]="redis-cluster-1 redis-cluster-2 redis-cluster-3"
 	[valkey-cluster]="valkey-cluster-1 valkey-cluster-2 valkey-cluster-3"
 	[dynamodb]="dynamodb"
+	[dynalite]="dynalite"
 	[mongodb]="mongodb-pg mongodb" # PostgreSQL first: mongotest stores its data there
 	[tls]="redis-tls valkey-tls memcached-tls"
 )
@@ -108,6 +121,7 @@ declare -A PORT=(
 	[valkey-cluster-2]=17102
 	[valkey-cluster-3]=17103
 	[dynamodb]=18000
+	[dynalite]=18001
 	[mongodb]=27117
 	[mongodb-pg]=15432
 	[redis-tls]=16391
@@ -155,6 +169,7 @@ kind_of() {
 	valkey | valkey-cluster-* | valkey-tls) echo valkey ;;
 	memcached | memcached-2 | memcached-tls) echo memcached ;;
 	dynamodb) echo dynamodb ;;
+	dynalite) echo dynalite ;;
 	mongodb) echo mongodb ;;
 	mongodb-pg) echo postgres ;;
 	*) die "unknown server $1" ;;
@@ -167,7 +182,7 @@ is_cluster_node() { [[ $1 == *-cluster-* ]]; }
 canonical() {
 	local n=${1,,}
 	case $n in
-	dynalite) n=dynamodb ;;
+	dynamodb-local | ddb) n=dynamodb ;;
 	mongo | mongotest) n=mongodb ;;
 	postgres | postgresql | pg) n=mongodb-pg ;;
 	memcached-1) n=memcached ;;
@@ -241,7 +256,8 @@ marker_of() {
 	redis) echo redis-server ;;
 	valkey) echo valkey-server ;;
 	memcached) echo memcached ;;
-	dynamodb) echo dynalite ;;
+	dynamodb) echo DynamoDBLocal.jar ;;
+	dynalite) echo dynalite ;;
 	mongodb) echo mongotest ;;
 	postgres) echo postgres ;;
 	esac
@@ -284,7 +300,7 @@ probe() {
 	case $(kind_of "$1") in
 	redis | valkey) tcp_ask "$port" 'PING\r\n' '+PONG' ;;
 	memcached) tcp_ask "$port" 'version\r\n' 'VERSION' ;;
-	dynamodb)
+	dynamodb | dynalite)
 		tcp_ask "$port" "POST / HTTP/1.1\r\nHost: $HOST:$port\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}" 'HTTP/1.1 '
 		;;
 	mongodb) port_open "$port" ;;
@@ -364,6 +380,7 @@ add_backports_source() {
 
 ensure_installed() { # GROUP...
 	local g need_redis=0 need_valkey=0 need_memcached=0 need_node=0 need_go=0 need_pg=0 need_openssl=0
+	local need_ddb=0 need_dynalite=0
 	local pkgs=()
 	for g in "$@"; do
 		case $g in
@@ -371,7 +388,8 @@ ensure_installed() { # GROUP...
 		valkey | valkey-cluster) need_valkey=1 ;;
 		memcached) need_memcached=1 ;;
 		tls) need_redis=1 need_valkey=1 need_memcached=1 need_openssl=1 ;;
-		dynamodb) need_node=1 ;;
+		dynamodb) need_node=1 need_ddb=1 ;;
+		dynalite) need_node=1 need_dynalite=1 ;;
 		mongodb) need_go=1 need_pg=1 ;;
 		esac
 	done
@@ -391,6 +409,7 @@ ensure_installed() { # GROUP...
 	((need_memcached)) && ! command -v memcached >/dev/null && pkgs+=(memcached)
 	((need_openssl)) && ! command -v openssl >/dev/null && pkgs+=(openssl)
 	if ((need_node)) && ! command -v npm >/dev/null; then pkgs+=(nodejs npm); fi
+	((need_ddb)) && ! command -v java >/dev/null && pkgs+=(openjdk-17-jre-headless)
 	if ((${#pkgs[@]})); then apt_install "${pkgs[@]}"; fi
 
 	if ((need_valkey)) && ! { command -v valkey-server && command -v valkey-cli; } >/dev/null; then
@@ -402,7 +421,7 @@ ensure_installed() { # GROUP...
 		fi
 	fi
 
-	if ((need_node)) && ! grep -qs "\"version\": \"$DYNALITE_VERSION\"" "$NPM_DIR/node_modules/dynalite/package.json"; then
+	if ((need_dynalite)) && ! grep -qs "\"version\": \"$DYNALITE_VERSION\"" "$NPM_DIR/node_modules/dynalite/package.json"; then
 		log "npm install dynalite@$DYNALITE_VERSION into $NPM_DIR"
 		mkdir -p "$NPM_DIR"
 		npm install --prefix "$NPM_DIR" --no-audit --no-fund --loglevel=error \
@@ -411,6 +430,28 @@ ensure_installed() { # GROUP...
 				tail -n 20 "$LOG_DIR/npm-install.log" >&2
 				die "npm install dynalite@$DYNALITE_VERSION failed"
 			}
+	fi
+
+	if ((need_ddb)) && [[ $(cat "$DDB_LOCAL_DIR/.package" 2>/dev/null) != "$DDB_LOCAL_PKG@$DDB_LOCAL_PKG_VERSION" ]]; then
+		# npm pack fetches (and checks) the package's tarball alone, without the 200-odd
+		# Node packages its wrapper script depends on; only emulator/ is unpacked.
+		local t0 tmp
+		t0=$(now_ms)
+		log "npm pack $DDB_LOCAL_PKG@$DDB_LOCAL_PKG_VERSION (DynamoDB Local, 56 MB) into $DDB_LOCAL_DIR"
+		mkdir -p "$NPM_DIR"
+		tmp=$(mktemp -d "$NPM_DIR/.pack.XXXXXX")
+		if ! (cd "$tmp" && npm pack --loglevel=error "$DDB_LOCAL_PKG@$DDB_LOCAL_PKG_VERSION" &&
+			tar -xzf "$DDB_LOCAL_PKG-$DDB_LOCAL_PKG_VERSION.tgz" package/emulator) \
+			>"$LOG_DIR/npm-pack.log" 2>&1 || [[ ! -f $tmp/package/emulator/DynamoDBLocal.jar ]]; then
+			rm -rf "$tmp"
+			tail -n 20 "$LOG_DIR/npm-pack.log" >&2
+			die "npm pack $DDB_LOCAL_PKG@$DDB_LOCAL_PKG_VERSION failed"
+		fi
+		rm -rf "$DDB_LOCAL_DIR"
+		mv "$tmp/package/emulator" "$DDB_LOCAL_DIR"
+		rm -rf "$tmp"
+		echo "$DDB_LOCAL_PKG@$DDB_LOCAL_PKG_VERSION" >"$DDB_LOCAL_DIR/.package"
+		log "unpacked DynamoDB Local in $(secs_since "$t0")"
 	fi
 
 	if ((need_go)); then
@@ -612,6 +653,12 @@ launch() {
 		((EUID == 0)) && cmd+=(-u root)
 		;;
 	dynamodb)
+		# No option binds it to one address: it listens on every interface.
+		cmd=("$(command -v java)" "-Xmx$DDB_LOCAL_HEAP" -XX:+UseSerialGC
+			"-Djava.library.path=$DDB_LOCAL_DIR/DynamoDBLocal_lib" -jar "$DDB_LOCAL_DIR/DynamoDBLocal.jar"
+			-inMemory -disableTelemetry -port "$port")
+		;;
+	dynalite)
 		cmd=("$DYNALITE_BIN" --host "$HOST" --port "$port"
 			--createTableMs 50 --deleteTableMs 50 --updateTableMs 50)
 		;;
@@ -819,6 +866,7 @@ write_env() {
 			lines+=("CACHETTE_TEST_VALKEY_CLUSTER_ADDRS=$(cluster_addrs valkey-cluster)")
 			;;
 		dynamodb) lines+=("CACHETTE_TEST_DYNAMODB_URL=http://$HOST:${PORT[dynamodb]}") ;;
+		dynalite) lines+=("CACHETTE_TEST_DYNALITE_URL=http://$HOST:${PORT[dynalite]}") ;;
 		mongodb) lines+=("CACHETTE_TEST_MONGODB_URL=mongodb://$HOST:${PORT[mongodb]}") ;;
 		tls)
 			lines+=("CACHETTE_TEST_REDIS_TLS_URL=rediss://$HOST:${PORT[redis-tls]}/0")
@@ -947,7 +995,8 @@ cmd_start() {
 			continue
 		fi
 		case $(kind_of "$n") in
-		dynamodb) [[ -x $DYNALITE_BIN ]] || die "dynalite is not installed; run: $SCRIPT up dynamodb" ;;
+		dynamodb) [[ -f $DDB_LOCAL_DIR/DynamoDBLocal.jar ]] || die "DynamoDB Local is not installed; run: $SCRIPT up dynamodb" ;;
+		dynalite) [[ -x $DYNALITE_BIN ]] || die "dynalite is not installed; run: $SCRIPT up dynalite" ;;
 		mongodb)
 			[[ -x $MONGOTEST_BIN ]] || die "mongotest is not built; run: $SCRIPT up mongodb"
 			# Its storage first, should that have been stopped too.

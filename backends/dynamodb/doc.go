@@ -1,7 +1,9 @@
 // Package dynamodb is the cachette store on Amazon DynamoDB, through
 // github.com/aws/aws-sdk-go-v2/service/dynamodb.
 //
-// Status: the store passes cachette's conformance suite on dynalite 4.0.0
+// Status: the store's tests run on DynamoDB Local 1.25.1 (AWS's own
+// emulator, in memory, one database per access key and region as AWS has one
+// per account and region), and its conformance suite also on dynalite 4.0.0
 // (a DynamoDB implementation on Node, which rejects UpdateTimeToLive); it
 // has not yet been run against AWS DynamoDB itself.
 //

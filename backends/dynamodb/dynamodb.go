@@ -477,12 +477,13 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, expiresAt tim
 	k := s.key(key)
 	item := s.expiryAttrs(k, expiresAt)
 	var chunks []string
+	var ver string
 	if len(k)+len(value)+itemOverhead <= MaxItemSize {
 		if len(value) > 0 { // an absent v is an empty value
 			item[attrValue] = &types.AttributeValueMemberB{Value: value}
 		}
 	} else {
-		ver := backends.NewToken()
+		ver = backends.NewToken()
 		var err error
 		chunks, err = s.writeChunks(ctx, ver, value, expiresAt)
 		if err != nil {
@@ -504,7 +505,12 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, expiresAt tim
 		s.deleteKeys(ctx, chunks)
 		return s.wrap("set", err)
 	}
-	s.deleteKeys(ctx, s.chunkKeys(out.Attributes))
+	// When the SDK retried the PutItem (an answer lost, or failing its
+	// checksum, after the service had written the item), the old item it
+	// returns is this very one: its chunks are the new value's.
+	if old, ok := out.Attributes[attrVersion].(*types.AttributeValueMemberS); !ok || ver == "" || old.Value != ver {
+		s.deleteKeys(ctx, s.chunkKeys(out.Attributes))
+	}
 	return nil
 }
 
