@@ -18,7 +18,7 @@ import (
 )
 
 // storeTimeout bounds each store call in these tests: the servers share a
-// busy 2-core machine with the whole test run, and dynalite is one Node
+// busy 2-core machine with the whole test run, and DynamoDB Local is one JVM
 // process; a 5 s default can run out without anything being wrong.
 const storeTimeout = 30 * time.Second
 
