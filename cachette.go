@@ -62,6 +62,11 @@ type callOptions struct {
 	// reads them before its load runs (stale.go, planWrite).
 	tagBlock    string
 	tagsStamped bool
+
+	// readFailed: GetOrLoad's read met a store error, so its load does
+	// not read again before loading (loadFlight): a down or hung store
+	// costs one timeout less (docs/reliability.md).
+	readFailed bool
 }
 
 // Uncompressed stores the value of one Put or PutBytes as it is, whatever
@@ -569,6 +574,7 @@ func GetOrLoad[T any](ctx context.Context, c *Cache, key string, load func(conte
 	}
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		c.log.WarnContext(ctx, "cachette: fetch failed, loading", "backend", c.cfg.Backend, "key", key, "error", err)
+		o.readFailed = true
 	}
 	res, err, shared := c.flights.do(ctx, flightKey{typ, key}, loadFlight(c, key, load, o))
 	for tries := 0; shared && errors.Is(err, errNotLoaded) && tries < maxRejoins; tries++ {
@@ -594,10 +600,13 @@ func GetOrLoad[T any](ctx context.Context, c *Cache, key string, load func(conte
 // loaded value still returned.
 func loadFlight[T any](c *Cache, key string, load func(context.Context) (T, error), o callOptions) func(context.Context) (any, error) {
 	return func(ctx context.Context) (any, error) {
-		// Another flight may have stored it while this one queued.
-		var cached T
-		if _, err := c.fetch(ctx, key, &cached, false); err == nil {
-			return cached, nil
+		// Another flight may have stored it while this one queued
+		// (not worth a second store error when the read just failed).
+		if !o.readFailed {
+			var cached T
+			if _, err := c.fetch(ctx, key, &cached, false); err == nil {
+				return cached, nil
+			}
 		}
 		// Tag versions are taken before the load, so that an
 		// InvalidateTags while it runs makes its value a miss (stale.go).
