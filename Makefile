@@ -4,7 +4,7 @@ STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME  ?= 20000x
 BENCHTIME ?= 300ms
 
-.PHONY: test test-short lint vet fuzz bench conformance services-up services-down services-status examples run
+.PHONY: test test-short lint vet fuzz bench conformance services-up services-down services-status examples run chaos soak
 
 ## test: start the servers, lint, run every test with -race (servers required), fuzz briefly, stop the servers
 test:
@@ -38,6 +38,14 @@ bench:
 ## conformance: the HTTP caching test suite (not in this repository; CACHE_TESTS=its directory) against httpcache, souin and no cache
 conformance:
 	bash scripts/conformance.sh
+
+## chaos: kill -9, SIGSTOP and pool-member faults under load on every single-server backend; prints the table (docs/reliability.md)
+chaos:
+	bash scripts/chaos.sh
+
+## soak: a 10-minute mixed workload on the in-memory store and redis (CACHETTE_SOAK_DURATION to change): heap, goroutines, errors
+soak:
+	bash scripts/soak.sh
 
 ## run: the HTTP caching example on the in-memory default, on :8080 or $$ADDR
 run:

@@ -71,6 +71,11 @@ type callOptions struct {
 	// reads them before its load runs (stale.go, planWrite).
 	tagBlock    string
 	tagsStamped bool
+
+	// readFailed: GetOrLoad's read met a store error, so its load does
+	// not read again before loading (loadFlight): a down or hung store
+	// costs one timeout less (docs/reliability.md).
+	readFailed bool
 }
 
 // Uncompressed stores the value of one Put or PutBytes as it is, whatever
@@ -591,6 +596,7 @@ func GetOrLoad[T any](ctx context.Context, c *Cache, key string, load func(conte
 	}
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		c.log.WarnContext(ctx, "cachette: fetch failed, loading", "backend", c.cfg.Backend, "key", key, "error", err)
+		o.readFailed = true
 	}
 	res, err, shared := c.flights.do(ctx, flightKey{typ, key}, loadFlight(c, key, load, o))
 	for tries := 0; shared && errors.Is(err, errNotLoaded) && tries < maxRejoins; tries++ {
@@ -616,14 +622,17 @@ func GetOrLoad[T any](ctx context.Context, c *Cache, key string, load func(conte
 // loaded value still returned.
 func loadFlight[T any](c *Cache, key string, load func(context.Context) (T, error), o callOptions) func(context.Context) (any, error) {
 	return func(ctx context.Context) (any, error) {
-		// Another flight may have stored it while this one queued.
+		// Another flight may have stored it while this one queued (not
+		// worth a second store error when the read just failed).
 		var cached T
 		if !o.refreshSeen.IsZero() { // an early refresh: the value read was fresh (xfetch.go)
 			if v, ok := reloadedSince[T](ctx, c, key, o.refreshSeen); ok {
 				return v, nil
 			}
-		} else if _, err := c.fetch(ctx, key, &cached, false); err == nil {
-			return cached, nil
+		} else if !o.readFailed {
+			if _, err := c.fetch(ctx, key, &cached, false); err == nil {
+				return cached, nil
+			}
 		}
 		// Tag versions are taken before the load, so that an
 		// InvalidateTags while it runs makes its value a miss (stale.go).

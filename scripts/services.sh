@@ -26,6 +26,9 @@
 #   scripts/services.sh stop NAME...         stop one server, wait until its port is closed
 #   scripts/services.sh start NAME...        start it again on the same port, wait until it answers
 #   scripts/services.sh restart NAME...      stop, then start
+#   scripts/services.sh kill NAME...         kill -9 one server (no shutdown), wait until its port is closed
+#   scripts/services.sh pause NAME...        SIGSTOP one server: its port stays open, nothing answers
+#   scripts/services.sh resume NAME...       SIGCONT a paused server
 #
 # GROUP: redis valkey memcached redis-cluster valkey-cluster dynamodb dynalite mongodb tls
 #        (default: all).
@@ -712,6 +715,7 @@ signal_server() {
 		log "$1 is not running"
 		return 1
 	fi
+	kill -CONT "$pid" 2>/dev/null || true # a paused server (cmd_pause) acts on no other signal
 	# memcached acts on SIGTERM only at its next one-second tick; it keeps nothing, so kill it.
 	if [[ $(kind_of "$1") == memcached ]]; then
 		kill -KILL "$pid" 2>/dev/null || true
@@ -1020,6 +1024,38 @@ cmd_start() {
 	done
 }
 
+# Faults for the chaos tests (internal/chaos): kill -9, SIGSTOP and SIGCONT of one
+# server. A killed server starts again with `start NAME`; `stop` and `down` resume a
+# paused one before stopping it.
+cmd_kill() {
+	local n list servers pid t0
+	list=$(servers_from "$@")
+	read -r -a servers <<<"$list"
+	lock
+	for n in "${servers[@]}"; do
+		if ! pid=$(running_pid "$n"); then
+			log "$n is not running"
+			continue
+		fi
+		t0=$(now_ms)
+		kill -KILL "$pid" 2>/dev/null || true
+		await_stopped "$n" "$pid" "$t0"
+	done
+}
+
+cmd_signal() { # SIGNAL WHAT NAME...
+	local sig=$1 what=$2 n list servers pid
+	shift 2
+	list=$(servers_from "$@")
+	read -r -a servers <<<"$list"
+	lock
+	for n in "${servers[@]}"; do
+		pid=$(running_pid "$n") || die "$n is not running"
+		kill "-$sig" "$pid" || die "cannot send SIG$sig to $n (pid $pid)"
+		log "$n $what (pid $pid)"
+	done
+}
+
 cmd_status() {
 	local list groups g n pid rc=0 state extra
 	list=$(groups_from "$@")
@@ -1063,6 +1099,9 @@ main() {
 	stop) cmd_stop "$@" ;;
 	start) cmd_start "$@" ;;
 	restart) cmd_stop "$@" && cmd_start "$@" ;;
+	kill) cmd_kill "$@" ;;
+	pause) cmd_signal STOP paused "$@" ;;
+	resume) cmd_signal CONT resumed "$@" ;;
 	status) cmd_status "$@" ;;
 	env) cmd_env ;;
 	-h | --help | help) usage ;;

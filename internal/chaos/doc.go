@@ -1,0 +1,12 @@
+// Package chaos holds fault tests: a steady load runs through
+// cachette.GetOrLoad and an httpcache handler (each with and without
+// stale-if-error) while a store server is killed with SIGKILL and started
+// again, or paused with SIGSTOP for longer than the timeouts and resumed.
+// Every value encodes its key, so a wrong or foreign value is counted.
+//
+// The full set (every backend, through scripts/services.sh) runs with
+// CACHETTE_CHAOS=1, as `make chaos` does, and prints a table; the figures
+// of one run are in docs/reliability.md. A short case on a private
+// redis-server of its own runs in `make test` (CACHETTE_TEST_SERVICES_REQUIRED=1).
+// The package has no code of its own.
+package chaos
