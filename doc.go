@@ -248,8 +248,9 @@
 // warning level with "not authenticated" and removed, and GetOrLoad loads
 // the value again. Negative markers (WithNegativeTTL) and the version
 // entries of tags (WithTags) are signed and checked the same way, so that
-// an old version written back after InvalidateTags cannot bring back the
-// entries it invalidated. A tag adds 32 bytes to an entry and no allocation;
+// nobody without the key can forge a tag version; a genuine version saved
+// before an InvalidateTags and written back after it is a replay, which
+// signing cannot stop (see below). A tag adds 32 bytes to an entry and no allocation;
 // checking it is one HMAC-SHA-256 over the entry, a microsecond or two
 // per KiB, lost in the round trip of a network store
 // (bench/results/signing.md).

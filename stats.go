@@ -10,7 +10,7 @@ import (
 
 // Stats counts what a Cache did since it was made; Cache.Stats returns
 // them. Every Fetch, FetchWithTTL and GetOrLoad counts once in Hits,
-// Misses or StaleServed, unless the store failed (then StoreErrors counts
+// LocalHits (served by the local tier), Misses or StaleServed, unless the store failed (then StoreErrors counts
 // the failed call) or the call failed before reading (ErrClosed, a type
 // the codec cannot hold). FetchBytes (httpcache's raw read) is not
 // counted, as Config.Observer is not told of it.

@@ -93,7 +93,7 @@ func (h *handler) fetchBytes(ctx context.Context, key string) ([]byte, time.Dura
 }
 
 func (h *handler) corrupt(ctx context.Context, key string, reason error) {
-	h.log.WarnContext(ctx, "httpcache: dropping corrupt entry, serving from the handler", "key", key, "error", reason)
+	h.log.WarnContext(ctx, "httpcache: dropping corrupt entry, serving from the handler", "key", logKey(key), "error", reason)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.StoreTimeout)
 	defer cancel()
 	if _, err := h.cache.Clear(sctx, key); err != nil {
