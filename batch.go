@@ -137,7 +137,14 @@ func putMany[T any](ctx context.Context, c *Cache, items map[string]T, opts []Op
 	if c.isClosed() {
 		return ErrClosed
 	}
-	o := c.callOpts(opts)
+	return putManyOpts(ctx, c, items, c.callOpts(opts))
+}
+
+// putManyOpts is putMany with the call options applied.
+func putManyOpts[T any](ctx context.Context, c *Cache, items map[string]T, o callOptions) error {
+	if c.isClosed() {
+		return ErrClosed
+	}
 	// One plan for the batch: its expiry, stale window and tag versions (stale.go).
 	w, err := c.planWrite(ctx, o)
 	if err != nil {
@@ -212,13 +219,11 @@ func getOrLoadMany[T any](ctx context.Context, c *Cache, keys []string, load fun
 		if len(still) == 0 {
 			return res, nil
 		}
+		// Tag versions are taken before the load, as GetOrLoad does, so
+		// that an InvalidateTags while it runs makes its values misses.
+		o, serr := c.stampBeforeLoad(ctx, c.callOpts(opts))
 		loadStill := func(ctx context.Context) (map[string]T, error) { return load(ctx, still) }
-		var loaded map[string]T
-		if o := c.cfg.Observer; o != nil {
-			loaded, err = runLoad(ctx, o, still[0], loadStill)
-		} else {
-			loaded, err = loadStill(ctx)
-		}
+		loaded, err := callLoad(ctx, c, still[0], loadStill) // counted in Stats, told to the Observer
 		if err != nil {
 			return nil, err
 		}
@@ -229,7 +234,9 @@ func getOrLoadMany[T any](ctx context.Context, c *Cache, keys []string, load fun
 				res[k] = v
 			}
 		}
-		if perr := putMany(ctx, c, asked, opts); perr != nil {
+		if serr != nil {
+			c.log.WarnContext(ctx, "cachette: reading tag versions failed, loaded values not stored", "backend", c.cfg.Backend, "keys", len(asked), "error", serr)
+		} else if perr := putManyOpts(ctx, c, asked, o); perr != nil {
 			c.log.WarnContext(ctx, "cachette: storing loaded values failed", "backend", c.cfg.Backend, "keys", len(asked), "error", perr)
 		}
 		return res, nil

@@ -488,3 +488,40 @@ func TestPutManyTags(t *testing.T) {
 		t.Errorf("Fetch after InvalidateTags: %v, want ErrNotFound", err)
 	}
 }
+
+// GetOrLoadMany takes the tags' versions before its load, as GetOrLoad
+// does: an InvalidateTags while the load runs makes its values misses.
+// Its loads count in Stats.
+func TestGetOrLoadManyTagsInvalidatedDuringLoad(t *testing.T) {
+	ctx := context.Background()
+	c, err := New(ctx, Config{Prefix: "manytags"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s := For[string](c)
+	started, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.GetOrLoadMany(ctx, []string{"a", "b"}, func(ctx context.Context, missing []string) (map[string]string, error) {
+			close(started)
+			<-release
+			return map[string]string{"a": "old a", "b": "old b"}, nil
+		}, WithTags("t"))
+		done <- err
+	}()
+	<-started
+	if err := c.InvalidateTags(ctx, "t"); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.FetchMany(ctx, []string{"a", "b"}); err != nil || len(got) != 0 {
+		t.Errorf("FetchMany after an InvalidateTags during the load = %v, %v; want nothing", got, err)
+	}
+	if st := c.Stats(); st.Loads != 1 || st.LoadErrors != 0 {
+		t.Errorf("Stats: %d loads, %d load errors; want 1 and 0", st.Loads, st.LoadErrors)
+	}
+}
