@@ -569,7 +569,21 @@ func GetOrLoad[T any](ctx context.Context, c *Cache, key string, load func(conte
 			return *p.(*T), nil
 		}
 	}
-	st, seen, err := c.readForLoad(ctx, key, &v, o) // fresh, stale or negative (stale.go)
+	var (
+		st   readState
+		seen time.Time
+		err  error
+	)
+	if c.local != nil && o.swr == 0 && o.sie == 0 && o.negTTL == 0 && o.beta == 0 {
+		// A plain read goes through Fetch's path, which fills the local
+		// tier (local.go); stale, negative and early-refresh reads need
+		// the entry's header and do not.
+		if _, err = c.fetch(ctx, key, &v, false); err == nil {
+			st = readFresh
+		}
+	} else {
+		st, seen, err = c.readForLoad(ctx, key, &v, o) // fresh, stale or negative (stale.go)
+	}
 	switch st {
 	case readFresh:
 		c.observeLookup(ctx, key, nil)

@@ -397,3 +397,23 @@ func TestLocalTierInvalidateTags(t *testing.T) {
 		t.Errorf("Fetch after InvalidateTags = %q, %v; want ErrNotFound", s, err)
 	}
 }
+
+// GetOrLoad fills the local tier as Fetch does: a key read through
+// GetOrLoad only is served from process memory after its first read.
+func TestLocalTierGetOrLoadFills(t *testing.T) {
+	ctx := context.Background()
+	c, err := cachette.New(ctx, cachette.Config{Prefix: "localgol", LocalEntries: 100, LocalTTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	load := func(context.Context) (string, error) { return "v", nil }
+	for i := range 3 { // load and store; read the store (fills); local hit
+		if v, err := cachette.GetOrLoad(ctx, c, "k", load); err != nil || v != "v" {
+			t.Fatalf("call %d: %q, %v", i, v, err)
+		}
+	}
+	if st := c.Stats(); st.Loads != 1 || st.LocalHits != 1 {
+		t.Errorf("Stats: %d loads, %d local hits; want 1 and 1", st.Loads, st.LocalHits)
+	}
+}
