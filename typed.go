@@ -118,6 +118,12 @@ func (t Typed[T]) PutMany(ctx context.Context, items map[string]T, opts ...Optio
 // An error or a panic of load (an error wrapping ErrLoadPanicked) is
 // returned, with no values; an error storing the loaded values is logged
 // and the values are still returned.
+//
+// Of the options, WithTTL, WithTags (whose versions are taken before load
+// runs) and Uncompressed apply to the stored values; the stale windows,
+// WithNegativeTTL and WithEarlyRefresh are GetOrLoad's alone and have no
+// effect here. FetchMany and GetOrLoadMany read the store, not the local
+// tier.
 func (t Typed[T]) GetOrLoadMany(ctx context.Context, keys []string, load func(ctx context.Context, missing []string) (map[string]T, error), opts ...Option) (map[string]T, error) {
 	if err := t.check("getorload many"); err != nil {
 		return nil, err
