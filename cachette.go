@@ -175,18 +175,7 @@ func newCache(store backends.Backend, codec codecs.Codec, cfg Config) *Cache {
 // decorator (an Observer's, say) with an Unwrap() backends.Backend method
 // is named after the store it wraps.
 func storeName(store backends.Backend) string {
-	for {
-		u, ok := store.(interface{ Unwrap() backends.Backend })
-		if !ok {
-			break
-		}
-		inner := u.Unwrap()
-		if inner == nil {
-			break
-		}
-		store = inner
-	}
-	t := reflect.TypeOf(store)
+	t := reflect.TypeOf(backends.Unwrap(store))
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}

@@ -94,7 +94,7 @@ func newSigner(cfg Config, store backends.Backend) *signer {
 		return nil
 	}
 	ns := cfg.Prefix
-	if p, ok := unwrapStore(store).(interface{ Prefix() string }); ok {
+	if p, ok := backends.Unwrap(store).(interface{ Prefix() string }); ok {
 		ns = p.Prefix()
 	}
 	s := &signer{namespace: binary.BigEndian.AppendUint32(nil, uint32(len(ns)))}
@@ -104,22 +104,6 @@ func newSigner(cfg Config, store backends.Backend) *signer {
 		s.keys = append(s.keys, &sync.Pool{New: func() any { return &macState{h: hmac.New(sha256.New, secret)} }})
 	}
 	return s
-}
-
-// unwrapStore returns the store under decorators that have an
-// Unwrap() backends.Backend method (an Observer's, say).
-func unwrapStore(store backends.Backend) backends.Backend {
-	for {
-		u, ok := store.(interface{ Unwrap() backends.Backend })
-		if !ok {
-			return store
-		}
-		inner := u.Unwrap()
-		if inner == nil {
-			return store
-		}
-		store = inner
-	}
 }
 
 // withTag calls f with the tag, made with key i, of body stored under

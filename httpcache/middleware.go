@@ -28,20 +28,8 @@ func Middleware(c *cachette.Cache, opts Options) func(http.Handler) http.Handler
 		}
 		h := &handler{cache: c, cfg: cfg, log: cfg.Logger, next: next, maxValue: c.Config().MaxValueSize}
 		h.hot.seed, h.keys.seed = maphash.MakeSeed(), maphash.MakeSeed()
-		_, h.local = innerStore(c.Backend()).(*inmemory.Store)
+		_, h.local = backends.Unwrap(c.Backend()).(*inmemory.Store)
 		return cfg.observed(h)
-	}
-}
-
-// innerStore returns store under the decorators (an Observer's) that
-// have an Unwrap() backends.Backend method.
-func innerStore(store backends.Backend) backends.Backend {
-	for {
-		u, ok := store.(interface{ Unwrap() backends.Backend })
-		if !ok || u.Unwrap() == nil {
-			return store
-		}
-		store = u.Unwrap()
 	}
 }
 
