@@ -4,7 +4,7 @@ go 1.26.0
 
 require github.com/klauspost/compress v1.20.3
 
-require github.com/maypok86/otter/v2 v2.4.0 // indirect
+require github.com/maypok86/otter/v2 v2.4.0
 
 require (
 	github.com/andybalholm/brotli v1.2.3 // indirect
@@ -13,7 +13,7 @@ require (
 	github.com/aws/aws-sdk-go-v2 v1.47.7
 	github.com/aws/aws-sdk-go-v2/config v1.33.15
 	github.com/aws/aws-sdk-go-v2/credentials v1.20.15
-	github.com/aws/aws-sdk-go-v2/feature/ec2/imds v1.20.7 // indirect
+	github.com/aws/aws-sdk-go-v2/feature/ec2/imds v1.20.7
 	github.com/aws/aws-sdk-go-v2/internal/configsources v1.5.10 // indirect
 	github.com/aws/aws-sdk-go-v2/internal/endpoints/v2 v2.8.10 // indirect
 	github.com/aws/aws-sdk-go-v2/internal/v4a v1.5.10 // indirect

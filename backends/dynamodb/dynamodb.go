@@ -21,6 +21,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
@@ -164,6 +166,8 @@ func Open(ctx context.Context, s backends.Settings, opts ...Option) (*Store, err
 	if err != nil {
 		return nil, fmt.Errorf("dynamodb: load AWS configuration: %w", backends.Redact(err, secrets))
 	}
+	imdsConns := trackInstanceMetadata(&cfg)
+	closeAll := func() { conns.closeAll(); imdsConns.closeAll() }
 	if endpoint != "" {
 		if cfg.Region == "" {
 			cfg.Region = DefaultRegion
@@ -178,6 +182,7 @@ func Open(ctx context.Context, s backends.Settings, opts ...Option) (*Store, err
 		}
 	}
 	if cfg.Region == "" {
+		closeAll()
 		return nil, errors.New("dynamodb: no AWS region: set region (or AWS_REGION)")
 	}
 	client := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
@@ -195,16 +200,17 @@ func Open(ctx context.Context, s backends.Settings, opts ...Option) (*Store, err
 	}
 	st, err := newStore(client, table, prefix, timeout, log)
 	if err != nil {
+		closeAll()
 		return nil, err
 	}
 	st.secrets = secrets
-	st.closeFn = conns.closeAll
+	st.closeFn = closeAll
 	where := "region " + cfg.Region
 	if endpoint != "" {
 		where = redactURL(endpoint)
 	}
 	if err := st.setup(ctx); err != nil {
-		conns.closeAll()
+		closeAll()
 		return nil, fmt.Errorf("dynamodb: open table %q at %s: %w", table, where, backends.Redact(err, secrets))
 	}
 	return st, nil
@@ -1067,6 +1073,28 @@ func (t *connTracker) closeAll() {
 	for c := range conns {
 		c.Conn.Close()
 	}
+}
+
+// trackInstanceMetadata gives the EC2 instance metadata service client of
+// cfg's credentials, when they come from it (the last link of the default
+// credential chain), an HTTP client whose connections the returned tracker
+// closes. The SDK's own client for it is a copy of cfg's HTTP client with
+// its dialer replaced: its connections escaped the store's Close and stayed
+// open, two goroutines each, until the SDK's idle timeout (90 s).
+func trackInstanceMetadata(cfg *aws.Config) *connTracker {
+	// The SDK's timeouts for the metadata service: it is often absent.
+	t := &connTracker{dialer: net.Dialer{Timeout: 250 * time.Millisecond, KeepAlive: 30 * time.Second}}
+	cc, ok := cfg.Credentials.(*aws.CredentialsCache)
+	if !ok || !cc.IsCredentialsProvider((*ec2rolecreds.Provider)(nil)) {
+		return t
+	}
+	tr := awshttp.NewBuildableClient().GetTransport()
+	tr.DialContext = t.DialContext
+	tr.ResponseHeaderTimeout = 500 * time.Millisecond
+	hc := &http.Client{Transport: tr} // not an *awshttp.BuildableClient: the imds package keeps it as it is
+	client := imds.NewFromConfig(*cfg, func(o *imds.Options) { o.HTTPClient = hc })
+	cfg.Credentials = aws.NewCredentialsCache(ec2rolecreds.New(func(o *ec2rolecreds.Options) { o.Client = client }))
+	return t
 }
 
 type trackedConn struct {
