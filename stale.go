@@ -30,7 +30,8 @@ import (
 //
 // A background reload runs on a context with the values of the caller's
 // but not its cancellation; its errors are logged, and the expired value
-// is served until the window ends.
+// is served until the window ends. Close cancels the context of a
+// background reload still running.
 func WithStaleWhileRevalidate(d time.Duration) Option {
 	return func(o *callOptions) {
 		if d > 0 {
@@ -225,8 +226,18 @@ func refreshInBackground[T any](ctx context.Context, c *Cache, key string, load 
 	if _, busy := c.refreshing.LoadOrStore(key, struct{}{}); busy {
 		return
 	}
-	bg := context.WithoutCancel(ctx)
+	// The refresh outlives its caller but not the cache: Close ends its
+	// context (and so its load's, unless a foreground caller waits for it).
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	go func() {
+		select {
+		case <-c.closed:
+			cancel()
+		case <-bg.Done():
+		}
+	}()
+	go func() {
+		defer cancel()
 		defer c.refreshing.Delete(key)
 		name := refreshLockName(key)
 		token, ok, err := c.Lock(bg, name, refreshLockTTL)
@@ -245,7 +256,7 @@ func refreshInBackground[T any](ctx context.Context, c *Cache, key string, load 
 			}()
 		}
 		_, err, _ = c.flights.do(bg, flightKey{reflect.TypeFor[T](), key}, loadFlight(c, key, load, o))
-		if err != nil && !errors.Is(err, ErrClosed) {
+		if err != nil && !errors.Is(err, ErrClosed) && !c.isClosed() {
 			c.log.WarnContext(bg, "cachette: background reload failed, serving the stale value", "backend", c.cfg.Backend, "key", key, "error", err)
 		}
 	}()
