@@ -23,6 +23,8 @@ echo "== otelcache (its own module): go vet, staticcheck, go test -race"
 (cd otelcache && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./... && go test -race -count=1 ./...)
 echo "== cmd/cachette (its own module): go vet, staticcheck, go test -race"
 (cd cmd/cachette && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./... && go test -race -count=1 ./...)
+echo "== internal/chaos (its own module, for goleak): go vet, staticcheck, go test -race (TestShortFaults, TestNoLeaks)"
+(cd internal/chaos && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./... && go test -race -count=1 -timeout 20m ./...)
 echo "== fuzz (${FUZZTIME:-20000x} per target)"
 bash scripts/fuzz.sh "${FUZZTIME:-20000x}"
 echo "== all checks passed"

@@ -8,5 +8,17 @@
 // CACHETTE_CHAOS=1, as `make chaos` does, and prints a table; the figures
 // of one run are in docs/reliability.md. A short case on a private
 // redis-server of its own runs in `make test` (CACHETTE_TEST_SERVICES_REQUIRED=1).
-// The package has no code of its own.
+//
+// Leaks: every run of the package ends with goleak's check that no
+// goroutine is left (TestMain), and TestNoLeaks opens a cache on each store
+// at hand (the in-memory and gob stores always, the network ones whose
+// CACHETTE_TEST_* variable is set), uses what starts goroutines or holds
+// connections (background refreshes, the local tier and its invalidations,
+// batches, tags, httpcache), closes it and checks that nothing of it runs
+// any more. TestSoak checks the same after its long run.
+//
+// It is a Go module of its own (go.uber.org/goleak stays out of the
+// library's go.mod): run it from this directory, `go test -race ./...`;
+// `go test ./...` at the repository root does not reach it. The package
+// has no code of its own.
 package chaos

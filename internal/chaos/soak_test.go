@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/cachette-go/cachette"
 	"github.com/cachette-go/cachette/backends/backendtest"
 	"github.com/cachette-go/cachette/backends/inmemory"
@@ -63,8 +65,8 @@ func soakCheck(key, v string) error {
 // soakInjectRate fails on purpose) for CACHETTE_SOAK_DURATION (default
 // 10m) on the in-memory store with a 16 MiB budget and on redis, and
 // checks: no error but the injected ones, no wrong value, the heap within
-// the budget plus a margin all along, and as many goroutines after the
-// caches are closed as before they were opened. Only with CACHETTE_SOAK=1
+// the budget plus a margin all along, and, once the caches are closed, no
+// goroutine left that the test started (goleak). Only with CACHETTE_SOAK=1
 // (`make soak`).
 func TestSoak(t *testing.T) {
 	if os.Getenv(soakEnv) == "" {
@@ -77,8 +79,7 @@ func TestSoak(t *testing.T) {
 			t.Fatalf("%s: %v", soakDurationEnv, err)
 		}
 	}
-	runtime.GC()
-	goroutines := runtime.NumGoroutine()
+	before := goleak.IgnoreCurrent()
 	redisURL := backendtest.ServerEnv(t, "CACHETTE_TEST_REDIS_URL")
 	prefix := strings.ReplaceAll(backendtest.NewPrefix(), ":", "")
 
@@ -221,16 +222,9 @@ func TestSoak(t *testing.T) {
 	if limit := uint64(soakBudget + soakHeapMargin); maxHeap > limit {
 		t.Errorf("the heap reached %d MiB; budget %d MiB plus margin %d MiB", maxHeap>>20, soakBudget>>20, soakHeapMargin>>20)
 	}
-	// Goroutines: back to the count before the caches were opened (idle
-	// connections and timers end on their own, so wait a little).
-	deadline := time.Now().Add(30 * time.Second)
-	for runtime.NumGoroutine() > goroutines && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > goroutines {
-		buf := make([]byte, 1<<20)
-		t.Errorf("%d goroutines after close, %d before:\n%s", n, goroutines, buf[:runtime.Stack(buf, true)])
-	}
+	// No goroutine left of the caches, the servers or the clients (idle
+	// connections and timers end on their own: verifyNoLeaks waits for them).
+	verifyNoLeaks(t, before)
 }
 
 // soakHTTP reads key through the httpcache server at base.
