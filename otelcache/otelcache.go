@@ -213,7 +213,8 @@ func (o *Observer) ServedHTTP(r *http.Request, status string) {
 // WrapStore returns store wrapped in a decorator that records each call
 // in db.client.operation.duration and as a client span. The decorator
 // keeps the optional interfaces of package backends that store has
-// (backends.UsageReporter, backends.Invalidator), is a backends.Batcher
+// (backends.UsageReporter, backends.Invalidator, backends.TimedGetter,
+// whose GetTimed is recorded as a get), is a backends.Batcher
 // (the store's batches, or one call per key for a store without them)
 // and has Unwrap, which returns store. The cache calls
 // it when Config.Observer is set; a program that builds its Cache with

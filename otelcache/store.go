@@ -46,9 +46,9 @@ func systemName(backend string) string {
 // that has them are recorded as get_many and set_many, and those of a
 // store without them run as cachette would run them, as parallel Gets and
 // Sets of the store (each recorded). The optional interfaces whose
-// presence matters (backends.UsageReporter, backends.Invalidator) are
-// implemented by the types below, chosen by what the wrapped store
-// implements.
+// presence matters (backends.UsageReporter, backends.Invalidator,
+// backends.TimedGetter) are implemented by the types below, chosen by
+// what the wrapped store implements.
 type store struct {
 	inner  backends.Backend
 	obs    *Observer
@@ -66,35 +66,67 @@ var (
 	_ backends.Batcher       = (*store)(nil)
 	_ backends.UsageReporter = usageStore{}
 	_ backends.Invalidator   = invalidatorStore{}
-	_ backends.UsageReporter = usageInvalidatorStore{}
-	_ backends.Invalidator   = usageInvalidatorStore{}
+	_ backends.TimedGetter   = timedStore{}
+	_ backends.UsageReporter = usageInvalidatorTimedStore{}
+	_ backends.Invalidator   = usageInvalidatorTimedStore{}
+	_ backends.TimedGetter   = usageInvalidatorTimedStore{}
 )
 
-// usageStore is a store whose wrapped store is a backends.UsageReporter.
-type usageStore struct{ *store }
+// The optional methods, each forwarded to the wrapped store's.
+type (
+	usageOf       struct{ s *store } // Usage of a backends.UsageReporter
+	invalidatorOf struct{ s *store } // SubscribeInvalidations of a backends.Invalidator
+	timedOf       struct{ s *store } // GetTimed of a backends.TimedGetter
+)
 
-// invalidatorStore is a store whose wrapped store is a
-// backends.Invalidator.
-type invalidatorStore struct{ *store }
-
-// usageInvalidatorStore is a store whose wrapped store is both.
-type usageInvalidatorStore struct{ *store }
-
-func (s usageStore) Usage(ctx context.Context, namespace string) (backends.Usage, error) {
-	return s.usage(ctx, namespace)
+func (m usageOf) Usage(ctx context.Context, namespace string) (backends.Usage, error) {
+	return m.s.usage(ctx, namespace)
 }
 
-func (s invalidatorStore) SubscribeInvalidations(ctx context.Context, h backends.InvalidationHandler) (func(), error) {
-	return s.subscribe(ctx, h)
+func (m invalidatorOf) SubscribeInvalidations(ctx context.Context, h backends.InvalidationHandler) (func(), error) {
+	return m.s.subscribe(ctx, h)
 }
 
-func (s usageInvalidatorStore) Usage(ctx context.Context, namespace string) (backends.Usage, error) {
-	return s.usage(ctx, namespace)
+func (m timedOf) GetTimed(ctx context.Context, key string) ([]byte, time.Time, time.Time, error) {
+	return m.s.getTimed(ctx, key)
 }
 
-func (s usageInvalidatorStore) SubscribeInvalidations(ctx context.Context, h backends.InvalidationHandler) (func(), error) {
-	return s.subscribe(ctx, h)
-}
+// A store with the optional methods of the store it wraps.
+type (
+	usageStore struct {
+		*store
+		usageOf
+	}
+	invalidatorStore struct {
+		*store
+		invalidatorOf
+	}
+	usageInvalidatorStore struct {
+		*store
+		usageOf
+		invalidatorOf
+	}
+	timedStore struct {
+		*store
+		timedOf
+	}
+	usageTimedStore struct {
+		*store
+		usageOf
+		timedOf
+	}
+	invalidatorTimedStore struct {
+		*store
+		invalidatorOf
+		timedOf
+	}
+	usageInvalidatorTimedStore struct {
+		*store
+		usageOf
+		invalidatorOf
+		timedOf
+	}
+)
 
 // wrapStore wraps inner in the store type that implements the optional
 // interfaces of package backends inner implements.
@@ -102,13 +134,23 @@ func wrapStore(o *Observer, backend string, inner backends.Backend) backends.Bac
 	s := newStore(o, backend, inner)
 	_, usage := inner.(backends.UsageReporter)
 	_, inv := inner.(backends.Invalidator)
+	_, timed := inner.(backends.TimedGetter)
+	u, i, t := usageOf{s}, invalidatorOf{s}, timedOf{s}
 	switch {
+	case usage && inv && timed:
+		return usageInvalidatorTimedStore{s, u, i, t}
 	case usage && inv:
-		return usageInvalidatorStore{s}
+		return usageInvalidatorStore{s, u, i}
+	case usage && timed:
+		return usageTimedStore{s, u, t}
+	case inv && timed:
+		return invalidatorTimedStore{s, i, t}
 	case usage:
-		return usageStore{s}
+		return usageStore{s, u}
 	case inv:
-		return invalidatorStore{s}
+		return invalidatorStore{s, i}
+	case timed:
+		return timedStore{s, t}
 	}
 	return s
 }
@@ -168,6 +210,20 @@ func (s *store) Get(ctx context.Context, key string) ([]byte, time.Time, error) 
 	}
 	s.end(ctx, opGet, span, start, failed)
 	return v, exp, err
+}
+
+// getTimed is the wrapped store's GetTimed (a backends.TimedGetter: the
+// in-memory store), recorded as get, as Get is: the cache keeps reusing the
+// store's clock reading under an Observer.
+func (s *store) getTimed(ctx context.Context, key string) ([]byte, time.Time, time.Time, error) {
+	ctx, span, start := s.start(ctx, opGet)
+	v, exp, now, err := s.inner.(backends.TimedGetter).GetTimed(ctx, key)
+	failed := err
+	if errors.Is(err, backends.ErrNotFound) {
+		failed = nil // a miss is an answer, not a failure
+	}
+	s.end(ctx, opGet, span, start, failed)
+	return v, exp, now, err
 }
 
 func (s *store) Set(ctx context.Context, key string, value []byte, expiresAt time.Time) error {
