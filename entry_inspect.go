@@ -1,6 +1,7 @@
 package cachette
 
 import (
+	"context"
 	"time"
 
 	"github.com/cachette-go/cachette/codecs"
@@ -68,6 +69,32 @@ func InspectEntry(raw []byte, maxValueSize int) (EntryInfo, error) {
 	info.PayloadSize = len(payload)
 	info.Payload = payload
 	return info, nil
+}
+
+// EntryTagsCurrent reports whether the tags an entry was stored with (raw,
+// as Backend().Get returns it) still have the versions the entry recorded,
+// as Fetch checks on every read: false means that InvalidateTags of one of
+// them (or the expiry or eviction of a tag's version) made the entry a
+// miss, although the store still holds it. An entry without tags is
+// current. It reads one version entry per tag; it does not check a
+// signature (VerifyEntry does) and does not remove anything. Malformed
+// bytes are an error.
+func (c *Cache) EntryTagsCurrent(ctx context.Context, raw []byte) (bool, error) {
+	if c.isClosed() {
+		return false, ErrClosed
+	}
+	body, _, err := splitTag(raw)
+	if err != nil {
+		return false, err
+	}
+	h, _, err := decodeEntry(body, c.cfg.MaxValueSize)
+	if err != nil {
+		return false, err
+	}
+	if h.tags == "" {
+		return true, nil
+	}
+	return c.tagsCurrent(ctx, h.tags)
 }
 
 func codecName(id byte) string {

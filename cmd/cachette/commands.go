@@ -15,7 +15,9 @@ import (
 
 // readEntry reads the entry under key as stored, without the side effects
 // of Cache.Fetch: an entry that does not decode is reported, not removed.
-// A missing or expired entry is a notFound error.
+// What Fetch would miss is a notFound error: a missing or expired entry, a
+// negative marker (GetOrLoad with WithNegativeTTL) and an entry whose tags
+// were invalidated since it was stored (both say so).
 func readEntry(ctx context.Context, c *cachette.Cache, cmd, key string) (cachette.EntryInfo, error) {
 	raw, _, err := c.Backend().Get(ctx, key)
 	if errors.Is(err, backends.ErrNotFound) {
@@ -31,10 +33,37 @@ func readEntry(ctx context.Context, c *cachette.Cache, cmd, key string) (cachett
 	if err != nil {
 		return info, failed("%s %q: the stored entry is not readable: %v", cmd, key, err)
 	}
-	if !info.ExpiresAt.After(time.Now()) {
+	left := time.Until(info.ExpiresAt)
+	if left <= 0 {
 		return info, notFound(cmd, key)
 	}
+	if info.Negative {
+		return info, &exitError{exitNotFound, fmt.Sprintf("%s: key %q not found: a negative entry (GetOrLoad with WithNegativeTTL "+
+			"recorded that the key does not exist; it expires in %v)", cmd, key, left.Round(time.Millisecond))}
+	}
+	current, err := c.EntryTagsCurrent(ctx, raw)
+	if err != nil {
+		return info, failed("%s %q: reading the versions of its tags: %v", cmd, key, err)
+	}
+	if !current {
+		return info, &exitError{exitNotFound, fmt.Sprintf("%s: key %q not found: invalidated by one of its tags (%s); "+
+			"the store keeps the entry until it expires, but no read returns it", cmd, key, quoteTags(info.Tags))}
+	}
 	return info, nil
+}
+
+// quoteTags lists tags quoted, separated by commas; a tag longer than 255
+// bytes is recorded by its hash, shown as such.
+func quoteTags(tags []string) string {
+	q := make([]string, len(tags))
+	for i, t := range tags {
+		if h, ok := strings.CutPrefix(t, "\x00"); ok {
+			q[i] = h + " (a tag longer than 255 bytes, by its hash)"
+			continue
+		}
+		q[i] = strconv.Quote(t)
+	}
+	return strings.Join(q, ", ")
 }
 
 func cmdGet(ctx context.Context, c *cachette.Cache, o *options, args []string, con *console) error {
@@ -171,7 +200,19 @@ func cmdInspect(ctx context.Context, c *cachette.Cache, _ *options, args []strin
 	} else {
 		line("size", "%d bytes stored", info.StoredSize)
 	}
-	line("tags", "none (entry format %d has no tags)", info.Version)
+	switch cur, terr := c.EntryTagsCurrent(ctx, raw); {
+	case len(info.Tags) == 0:
+		line("tags", "none")
+	case terr != nil:
+		line("tags", "%s (their versions are not readable: %v)", quoteTags(info.Tags), terr)
+	case cur:
+		line("tags", "%s, current", quoteTags(info.Tags))
+	default:
+		line("tags", "%s, invalidated since it was stored: reads miss it", quoteTags(info.Tags))
+	}
+	if info.Negative {
+		line("negative", "yes: GetOrLoad with WithNegativeTTL recorded that the key does not exist; reads miss it")
+	}
 	switch verr := c.VerifyEntry(key, raw); {
 	case cfg.SigningKey == "" && info.Signed:
 		line("signature", "HMAC-SHA-256 tag, not checked (no signing_key)")

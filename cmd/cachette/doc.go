@@ -44,7 +44,11 @@
 // type, use --raw), feather and parquet records as JSON lines. An entry
 // written with another codec is not decoded: the error names its codec.
 // Unlike Cache.Fetch, get, ttl and inspect never remove an entry, even one
-// that does not decode.
+// that does not decode. Like Fetch, get and ttl find no value (exit 1) in
+// a negative entry (GetOrLoad with WithNegativeTTL recorded that the key
+// does not exist) or in an entry of a tag invalidated since it was stored
+// (the store keeps it until it expires); the message says which, and
+// inspect shows both.
 //
 // put encodes VALUE with the configured codec: as a string for vanilla and
 // gob, as the JSON text it must be for json, and for msgpack as the value
