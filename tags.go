@@ -48,7 +48,8 @@ func WithTags(tags ...string) Option {
 }
 
 // tagKeyPrefix starts the key of every tag's version entry; the local
-// tier starts afresh when the store reports a change under it (local.go).
+// tier drops the values of a tag when the store reports a change of its
+// version entry (local_tags.go).
 const tagKeyPrefix = "cachette:tag:"
 
 // tagVersionKey is the key of the version entry of tag.
@@ -90,17 +91,16 @@ func (c *Cache) InvalidateTags(ctx context.Context, tags ...string) error {
 		return ErrClosed
 	}
 	var errs []error
-	for _, t := range normalTags(tags) {
+	norm := normalTags(tags)
+	for _, t := range norm {
 		if _, err := c.store.Delete(ctx, tagVersionKey(t)); err != nil {
 			errs = append(errs, c.wrap(fmt.Sprintf("invalidate tag %q", t), err))
 		}
 	}
-	// The local tier does not know its values' tags: it starts afresh
-	// (other processes do so when the store reports the tag's version
-	// changed, see startLocal).
-	if c.local != nil {
-		c.local.reset()
-	}
+	// The local tier drops the values of these tags, here at once (other
+	// processes do so when the store reports the tag's version changed:
+	// local_tags.go).
+	c.localInvalidateTags(norm)
 	return errors.Join(errs...)
 }
 
