@@ -10,17 +10,32 @@
 // kept under its key and the Go type it was decoded into; a read into
 // another type goes to the store.
 //
+// Typed.FetchMany and Typed.GetOrLoadMany read through it too: the keys it
+// holds are served from it (each a local hit), the store is asked, in one
+// batch, for the others only, and what the store returns fills the local
+// tier under the rules below. GetOrLoadMany's loaded values are stored
+// (which drops their local copies, as PutMany does) and fill the local
+// tier when next read, as GetOrLoad's do.
+//
 // A local value is never served after its entry's expiry, nor longer than
 // Config.LocalTTL (key local_ttl, default 10s) after it was read from the
-// store. Put, PutBytes, Clear, ClearNamespace and Flush through a cache
-// drop its own local copies at once. Observer.Lookup reports a local hit
-// as LookupLocalHit.
+// store. Put, PutBytes, PutMany, Clear, ClearNamespace and Flush through a
+// cache drop its own local copies at once. Observer.Lookup reports a local
+// hit as LookupLocalHit, and Stats counts it in LocalHits.
+//
+// A tagged value (WithTags) remembers its tags: InvalidateTags of a tag
+// drops the local values of that tag, here at once on every store, and
+// in other processes on redis and valkey when the server reports the
+// change of the tag's version; values of other tags and untagged values
+// stay. (Tags are told apart by a hash into 1024 stripes: a tag that
+// shares its stripe with an invalidated one loses its local values too,
+// which costs a store read, never a stale value.)
 //
 // Other processes' writes: on the redis and valkey stores, the cache
 // follows the server's invalidations (RESP3 client tracking, CLIENT
 // TRACKING ON BCAST PREFIX "prefix:", on a dedicated connection to every
-// primary of a cluster), so a Put, Clear, ClearNamespace or Flush through
-// any process drops the copies in every other process as soon as the
+// primary of a cluster), so a Put, PutMany, Clear, ClearNamespace, Flush
+// or InvalidateTags through any process drops the copies in every other process as soon as the
 // server's message arrives (about 0.05 ms after the write on loopback, a
 // few ms at p99 on a loaded machine: bench/results/local-tier.md; with an
 // Observer, Observer.Invalidated reports it for this process's own

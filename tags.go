@@ -86,6 +86,8 @@ func normalTags(tags []string) []string {
 // GetOrLoad returns an entry stored with one of them before the call.
 // The entries stay in the store, never served, until they expire. Empty
 // tags are ignored. An error names the tags it could not invalidate.
+// The local tier (Config.LocalEntries) drops the values of these tags
+// only, here at once and, on redis and valkey, in other processes too.
 func (c *Cache) InvalidateTags(ctx context.Context, tags ...string) error {
 	if c.isClosed() {
 		return ErrClosed
