@@ -49,7 +49,8 @@ func (c *Cache) storeSetMany(ctx context.Context, entries []backends.Entry) erro
 // the observer (and Stats) when observe is set. Entries that do not decode
 // are dropped and left out. With a local tier, the keys it holds are
 // served from it and the others read from the store fill it, as Fetch
-// does (local_batch.go).
+// does (local_batch.go). When the store cannot be read, the error comes
+// with the values the local tier served.
 func fetchMany[T any](ctx context.Context, c *Cache, keys []string, observe bool) (map[string]T, error) {
 	if c.isClosed() {
 		return nil, ErrClosed
@@ -76,7 +77,7 @@ func fetchMany[T any](ctx context.Context, c *Cache, keys []string, observe bool
 				c.observeLookup(ctx, k, err)
 			}
 		}
-		return nil, err
+		return out, err // out: the local tier's values, which GetOrLoadMany keeps
 	}
 	// Decoding costs more than the round trip for a large batch: spread
 	// it over the CPUs.
@@ -208,7 +209,9 @@ func getOrLoadMany[T any](ctx context.Context, c *Cache, keys []string, load fun
 		return nil, err
 	default:
 		c.log.WarnContext(ctx, "cachette: fetch many failed, loading", "backend", c.cfg.Backend, "keys", len(keys), "error", err)
-		out = make(map[string]T, len(keys))
+		if out == nil { // else the local tier's values (local_batch.go)
+			out = make(map[string]T, len(keys))
+		}
 	}
 	var missing []string
 	for _, k := range keys {

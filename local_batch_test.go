@@ -42,11 +42,17 @@ func (o *localTally) count(r LookupResult) int {
 // when onGet is nil, else by Get for the keys that match onGet).
 type pausingStore struct {
 	batchStore
-	pause atomic.Pointer[func(keys []string)]
-	onGet func(key string) bool
+	pause    atomic.Pointer[func(keys []string)]
+	onGet    func(key string) bool
+	failMany atomic.Bool // GetMany fails
 }
 
+var errBatchDown = errors.New("batch store down")
+
 func (s *pausingStore) GetMany(ctx context.Context, keys []string) (map[string]backends.Item, error) {
+	if s.failMany.Load() {
+		return nil, errBatchDown
+	}
 	items, err := s.batchStore.GetMany(ctx, keys)
 	if p := s.pause.Load(); p != nil && s.onGet == nil {
 		(*p)(keys)
@@ -186,6 +192,33 @@ func TestLocalTierGetOrLoadMany(t *testing.T) {
 	}
 	if st := c.Stats(); loads.Load() != 1 || st.LocalHits != 2 || st.Loads != 1 {
 		t.Fatalf("%d loads, %+v; want 1 load and 2 local hits", loads.Load(), st)
+	}
+}
+
+// When the store cannot be read, GetOrLoadMany keeps the values the local
+// tier served and loads only the others; FetchMany fails as a whole.
+func TestLocalTierGetOrLoadManyStoreDown(t *testing.T) {
+	ctx := context.Background()
+	c, store, _ := localBatchCache(t, Config{})
+	ty := For[string](c)
+	if err := ty.PutMany(ctx, map[string]string{"a": "A"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ty.FetchMany(ctx, []string{"a"}); err != nil { // fills
+		t.Fatal(err)
+	}
+	store.failMany.Store(true)
+	if got, err := ty.FetchMany(ctx, []string{"a", "b"}); !errors.Is(err, errBatchDown) || got != nil {
+		t.Fatalf("FetchMany with the store down = %v, %v", got, err)
+	}
+	var asked []string
+	got, err := ty.GetOrLoadMany(ctx, []string{"a", "b"}, func(_ context.Context, keys []string) (map[string]string, error) {
+		asked = keys
+		return map[string]string{"b": "loaded"}, nil
+	})
+	wantMap(t, "GetOrLoadMany", got, err, map[string]string{"a": "A", "b": "loaded"})
+	if len(asked) != 1 || asked[0] != "b" {
+		t.Fatalf("load was asked for %v; want [b]", asked)
 	}
 }
 

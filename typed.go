@@ -92,7 +92,11 @@ func (t Typed[T]) FetchMany(ctx context.Context, keys []string) (map[string]T, e
 	if err := t.check("fetch many"); err != nil {
 		return nil, err
 	}
-	return fetchMany[T](ctx, t.c, backends.Distinct(keys), true)
+	out, err := fetchMany[T](ctx, t.c, backends.Distinct(keys), true)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // PutMany stores items, each for Config.TTL or the TTL of WithTTL, in one
