@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cachette-go/cachette/backends"
 	"github.com/cachette-go/cachette/codecs"
@@ -45,8 +46,11 @@ func (c *Cache) storeSetMany(ctx context.Context, entries []backends.Entry) erro
 }
 
 // fetchMany reads and decodes keys (distinct), reporting each lookup to
-// the observer when observe is set. Entries that do not decode are dropped
-// and left out.
+// the observer (and Stats) when observe is set. Entries that do not decode
+// are dropped and left out. With a local tier, the keys it holds are
+// served from it and the others read from the store fill it, as Fetch
+// does (local_batch.go). When the store cannot be read, the error comes
+// with the values the local tier served.
 func fetchMany[T any](ctx context.Context, c *Cache, keys []string, observe bool) (map[string]T, error) {
 	if c.isClosed() {
 		return nil, ErrClosed
@@ -54,6 +58,16 @@ func fetchMany[T any](ctx context.Context, c *Cache, keys []string, observe bool
 	out := make(map[string]T, len(keys))
 	if len(keys) == 0 {
 		return out, nil
+	}
+	var (
+		fills []localFill // one per key, with a local tier
+		read  time.Time
+	)
+	if c.local != nil { // local tier (local_batch.go)
+		if keys = localFetchMany(ctx, c, keys, out, observe); len(keys) == 0 {
+			return out, nil
+		}
+		fills, read = c.local.beginMany(keys), time.Now()
 	}
 	items, err := c.storeGetMany(ctx, keys)
 	if err != nil {
@@ -63,7 +77,7 @@ func fetchMany[T any](ctx context.Context, c *Cache, keys []string, observe bool
 				c.observeLookup(ctx, k, err)
 			}
 		}
-		return nil, err
+		return out, err // out: the local tier's values, which GetOrLoadMany keeps
 	}
 	// Decoding costs more than the round trip for a large batch: spread
 	// it over the CPUs.
@@ -75,7 +89,11 @@ func fetchMany[T any](ctx context.Context, c *Cache, keys []string, observe bool
 			k := keys[i]
 			errs[i] = ErrNotFound
 			if it, ok := items[k]; ok {
-				errs[i] = c.decodeItem(ctx, k, it.Value, codecID, &vals[i])
+				if fills != nil {
+					errs[i] = localDecodeItem(ctx, c, fills[i], read, k, it.Value, codecID, &vals[i])
+				} else {
+					errs[i] = c.decodeItem(ctx, k, it.Value, codecID, &vals[i])
+				}
 			}
 			if observe && !errors.Is(errs[i], codecs.ErrType) {
 				c.observeLookup(ctx, k, errs[i])
@@ -191,7 +209,9 @@ func getOrLoadMany[T any](ctx context.Context, c *Cache, keys []string, load fun
 		return nil, err
 	default:
 		c.log.WarnContext(ctx, "cachette: fetch many failed, loading", "backend", c.cfg.Backend, "keys", len(keys), "error", err)
-		out = make(map[string]T, len(keys))
+		if out == nil { // else the local tier's values (local_batch.go)
+			out = make(map[string]T, len(keys))
+		}
 	}
 	var missing []string
 	for _, k := range keys {

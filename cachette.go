@@ -408,22 +408,29 @@ func (c *Cache) openEntry(ctx context.Context, key string, raw []byte, codecID b
 // openEntryAt is openEntry with the time of the store's read, now, when the
 // store reported it (zero otherwise: the clock is read).
 func (c *Cache) openEntryAt(ctx context.Context, key string, raw []byte, codecID byte, wantTTL bool, now time.Time) ([]byte, time.Duration, error) {
+	_, payload, left, err := c.openEntryHeader(ctx, key, raw, codecID, wantTTL, now)
+	return payload, left, err
+}
+
+// openEntryHeader is openEntryAt that returns the entry's header too (the
+// local tier keeps the tags of the values it holds, local_tags.go).
+func (c *Cache) openEntryHeader(ctx context.Context, key string, raw []byte, codecID byte, wantTTL bool, now time.Time) (entryHeader, []byte, time.Duration, error) {
 	h, payload, err := c.checkEntry(ctx, key, raw, codecID) // (stale.go)
 	if err != nil {
-		return nil, 0, err
+		return h, nil, 0, err
 	}
 	if h.negative {
-		return nil, 0, ErrNotFound
+		return h, nil, 0, ErrNotFound
 	}
 	// Only an entry with a stale window outlives its expiry in the store.
 	if !wantTTL && h.staleWindow == 0 {
-		return payload, 0, nil
+		return h, payload, 0, nil
 	}
 	left := timeLeft(h.expiresAt, now) // (storeclock.go)
 	if left <= 0 {
-		return nil, 0, ErrNotFound
+		return h, nil, 0, ErrNotFound
 	}
-	return payload, left, nil
+	return h, payload, left, nil
 }
 
 func (c *Cache) dropCorrupt(ctx context.Context, key string, reason error) {

@@ -10,17 +10,32 @@
 // kept under its key and the Go type it was decoded into; a read into
 // another type goes to the store.
 //
+// Typed.FetchMany and Typed.GetOrLoadMany read through it too: the keys it
+// holds are served from it (each a local hit), the store is asked, in one
+// batch, for the others only, and what the store returns fills the local
+// tier under the rules below. GetOrLoadMany's loaded values are stored
+// (which drops their local copies, as PutMany does) and fill the local
+// tier when next read, as GetOrLoad's do.
+//
 // A local value is never served after its entry's expiry, nor longer than
 // Config.LocalTTL (key local_ttl, default 10s) after it was read from the
-// store. Put, PutBytes, Clear, ClearNamespace and Flush through a cache
-// drop its own local copies at once. Observer.Lookup reports a local hit
-// as LookupLocalHit.
+// store. Put, PutBytes, PutMany, Clear, ClearNamespace and Flush through a
+// cache drop its own local copies at once. Observer.Lookup reports a local
+// hit as LookupLocalHit, and Stats counts it in LocalHits.
+//
+// A tagged value (WithTags) remembers its tags: InvalidateTags of a tag
+// drops the local values of that tag, here at once on every store, and
+// in other processes on redis and valkey when the server reports the
+// change of the tag's version; values of other tags and untagged values
+// stay. (Tags are told apart by a hash into 1024 stripes: a tag that
+// shares its stripe with an invalidated one loses its local values too,
+// which costs a store read, never a stale value.)
 //
 // Other processes' writes: on the redis and valkey stores, the cache
 // follows the server's invalidations (RESP3 client tracking, CLIENT
 // TRACKING ON BCAST PREFIX "prefix:", on a dedicated connection to every
-// primary of a cluster), so a Put, Clear, ClearNamespace or Flush through
-// any process drops the copies in every other process as soon as the
+// primary of a cluster), so a Put, PutMany, Clear, ClearNamespace, Flush
+// or InvalidateTags through any process drops the copies in every other process as soon as the
 // server's message arrives (about 0.05 ms after the write on loopback, a
 // few ms at p99 on a loaded machine: bench/results/local-tier.md; with an
 // Observer, Observer.Invalidated reports it for this process's own
@@ -102,6 +117,10 @@ type localTier struct {
 	// delays measures the invalidation delay of this process's writes
 	// (invaldelay.go); nil without an Observer or without invalidations.
 	delays *pendingDelays
+	// tagsAll and tagEpochs are the counters of tag invalidations
+	// (local_tags.go).
+	tagsAll   atomic.Uint64
+	tagEpochs [localTagStripes]atomic.Uint64
 }
 
 // localEntry is one decoded value.
@@ -110,6 +129,7 @@ type localEntry struct {
 	ptr      any          // a *T holding the value; never modified
 	deadline int64        // nanoseconds since localTier.base: the local entry expires then
 	expires  int64        // Unix nanoseconds: the stored entry expires then
+	tags     []tagMark    // of a tagged entry (local_tags.go); nil for an untagged one
 }
 
 // localFill is what a fill noted before reading the store.
@@ -117,6 +137,7 @@ type localFill struct {
 	stripe uint32
 	epoch  uint64
 	global uint64
+	tags   uint64 // localTier.tagsAll (local_tags.go)
 	ok     bool
 }
 
@@ -144,13 +165,7 @@ func (c *Cache) startLocal(ctx context.Context) error {
 				if l.delays != nil {
 					defer l.delays.arrived(keys)
 				}
-				for _, k := range keys {
-					if strings.HasPrefix(k, tagKeyPrefix) {
-						l.reset() // a tag's version changed (tags.go): its values are not known here
-						return
-					}
-				}
-				l.invalidateKeys(keys)
+				l.invalidateKeys(keys) // a tag version key drops that tag's values (local_tags.go)
 			},
 			Reset: func() {
 				l.reset()
@@ -217,7 +232,7 @@ func (l *localTier) lookup(key string) (*localEntry, bool) {
 	if !ok {
 		return nil, false
 	}
-	if int64(time.Since(l.base)) >= e.deadline {
+	if int64(time.Since(l.base)) >= e.deadline || (e.tags != nil && l.tagsMoved(e.tags)) { // tags: local_tags.go
 		l.cache.Invalidate(key)
 		return nil, false
 	}
@@ -230,14 +245,14 @@ func (l *localTier) begin(key string) localFill {
 		return localFill{}
 	}
 	s := l.stripe(key)
-	return localFill{stripe: s, epoch: l.epochs[s].Load(), global: l.global.Load(), ok: true}
+	return localFill{stripe: s, epoch: l.epochs[s].Load(), global: l.global.Load(), tags: l.tagsAll.Load(), ok: true}
 }
 
 // fill stores ptr (a *T, typ its type, not to be modified by anyone
 // afterwards) for key, read from the store at read (before the store call)
-// with the stored entry expiring at expires, unless an invalidation came
-// since begin.
-func (l *localTier) fill(f localFill, key string, typ reflect.Type, ptr any, read, expires time.Time) {
+// with the stored entry expiring at expires and the tag block tags ("" for
+// an untagged entry), unless an invalidation came since begin.
+func (l *localTier) fill(f localFill, key string, typ reflect.Type, ptr any, read, expires time.Time, tags string) {
 	if !f.ok {
 		return
 	}
@@ -248,8 +263,13 @@ func (l *localTier) fill(f localFill, key string, typ reflect.Type, ptr any, rea
 	if !time.Now().Before(deadline) {
 		return
 	}
-	l.cache.Set(key, &localEntry{typ: typ, ptr: ptr, deadline: int64(deadline.Sub(l.base)), expires: expires.UnixNano()})
-	if l.epochs[f.stripe].Load() != f.epoch || l.global.Load() != f.global || !l.up.Load() {
+	e := &localEntry{typ: typ, ptr: ptr, deadline: int64(deadline.Sub(l.base)), expires: expires.UnixNano()}
+	if tags != "" {
+		e.tags = l.markTags(tags) // before Set: see local_tags.go
+	}
+	l.cache.Set(key, e)
+	if l.epochs[f.stripe].Load() != f.epoch || l.global.Load() != f.global || !l.up.Load() ||
+		(e.tags != nil && l.tagsAll.Load() != f.tags) {
 		l.cache.Invalidate(key)
 	}
 }
@@ -262,6 +282,10 @@ func (l *localTier) invalidate(key string) {
 
 func (l *localTier) invalidateKeys(keys []string) {
 	for _, k := range keys {
+		if strings.HasPrefix(k, tagKeyPrefix) {
+			l.invalidateTagKey(k) // a tag's version changed (local_tags.go)
+			continue
+		}
 		l.invalidate(k)
 	}
 }
@@ -328,9 +352,17 @@ func (c *Cache) localHit(ctx context.Context, key string) {
 // decodes into a new value, keeps it in the local tier and copies it to
 // dst (a non-nil pointer).
 func (c *Cache) localFetchStore(ctx context.Context, key string, dst any, wantTTL bool) (time.Duration, error) {
+	if c.isClosed() {
+		return 0, ErrClosed
+	}
 	f := c.local.begin(key)
 	read := time.Now()
-	payload, left, err := c.fetchPayload(ctx, key, c.codec.ID(), true)
+	// fetchPayload, keeping the header for its tags.
+	raw, now, err := c.getTimed(ctx, key, true) // (storeclock.go)
+	if err != nil {
+		return 0, c.wrap("fetch", err)
+	}
+	h, payload, left, err := c.openEntryHeader(ctx, key, raw, c.codec.ID(), true, now)
 	if err != nil {
 		return 0, err
 	}
@@ -345,7 +377,7 @@ func (c *Cache) localFetchStore(ctx context.Context, key string, dst any, wantTT
 	}
 	rv.Elem().Set(fresh.Elem())
 	// read+left is at or before the stored expiry (left was measured later).
-	c.local.fill(f, key, rv.Type(), fresh.Interface(), read, read.Add(left))
+	c.local.fill(f, key, rv.Type(), fresh.Interface(), read, read.Add(left), h.tags)
 	if !wantTTL {
 		return 0, nil
 	}

@@ -48,7 +48,8 @@ func WithTags(tags ...string) Option {
 }
 
 // tagKeyPrefix starts the key of every tag's version entry; the local
-// tier starts afresh when the store reports a change under it (local.go).
+// tier drops the values of a tag when the store reports a change of its
+// version entry (local_tags.go).
 const tagKeyPrefix = "cachette:tag:"
 
 // tagVersionKey is the key of the version entry of tag.
@@ -85,22 +86,23 @@ func normalTags(tags []string) []string {
 // GetOrLoad returns an entry stored with one of them before the call.
 // The entries stay in the store, never served, until they expire. Empty
 // tags are ignored. An error names the tags it could not invalidate.
+// The local tier (Config.LocalEntries) drops the values of these tags
+// only, here at once and, on redis and valkey, in other processes too.
 func (c *Cache) InvalidateTags(ctx context.Context, tags ...string) error {
 	if c.isClosed() {
 		return ErrClosed
 	}
 	var errs []error
-	for _, t := range normalTags(tags) {
+	norm := normalTags(tags)
+	for _, t := range norm {
 		if _, err := c.store.Delete(ctx, tagVersionKey(t)); err != nil {
 			errs = append(errs, c.wrap(fmt.Sprintf("invalidate tag %q", t), err))
 		}
 	}
-	// The local tier does not know its values' tags: it starts afresh
-	// (other processes do so when the store reports the tag's version
-	// changed, see startLocal).
-	if c.local != nil {
-		c.local.reset()
-	}
+	// The local tier drops the values of these tags, here at once (other
+	// processes do so when the store reports the tag's version changed:
+	// local_tags.go).
+	c.localInvalidateTags(norm)
 	return errors.Join(errs...)
 }
 

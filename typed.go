@@ -83,11 +83,20 @@ func (t Typed[T]) GetOrLoad(ctx context.Context, key string, load func(context.C
 // find on MongoDB; the gob store's files in parallel); a store without
 // backends.Batcher is read with bounded-parallel Gets. An error is the
 // failure of the whole read.
+//
+// With a local tier (Config.LocalEntries), the keys it holds as T are
+// served from it (local hits, in Stats and to the Observer), only the
+// others are read from the store, and the values read fill the local tier
+// as Fetch's do (see "Local tier" in the package documentation).
 func (t Typed[T]) FetchMany(ctx context.Context, keys []string) (map[string]T, error) {
 	if err := t.check("fetch many"); err != nil {
 		return nil, err
 	}
-	return fetchMany[T](ctx, t.c, backends.Distinct(keys), true)
+	out, err := fetchMany[T](ctx, t.c, backends.Distinct(keys), true)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // PutMany stores items, each for Config.TTL or the TTL of WithTTL, in one
@@ -122,8 +131,7 @@ func (t Typed[T]) PutMany(ctx context.Context, items map[string]T, opts ...Optio
 // Of the options, WithTTL, WithTags (whose versions are taken before load
 // runs) and Uncompressed apply to the stored values; the stale windows,
 // WithNegativeTTL and WithEarlyRefresh are GetOrLoad's alone and have no
-// effect here. FetchMany and GetOrLoadMany read the store, not the local
-// tier.
+// effect here. Its read goes through the local tier as FetchMany's does.
 func (t Typed[T]) GetOrLoadMany(ctx context.Context, keys []string, load func(ctx context.Context, missing []string) (map[string]T, error), opts ...Option) (map[string]T, error) {
 	if err := t.check("getorload many"); err != nil {
 		return nil, err
