@@ -8,5 +8,10 @@
 // CACHETTE_CHAOS=1, as `make chaos` does, and prints a table; the figures
 // of one run are in docs/reliability.md. A short case on a private
 // redis-server of its own runs in `make test` (CACHETTE_TEST_SERVICES_REQUIRED=1).
+// sentinel_test.go fails Sentinel deployments over (forced, with the old
+// master kept a master, and on a paused primary) under the same load and
+// checks that a local tier follows the new master: TestSentinelFailover on
+// private deployments in `make test`, TestChaosSentinel on the sentinel
+// groups of scripts/services.sh in `make chaos`.
 // The package has no code of its own.
 package chaos
