@@ -42,9 +42,10 @@
 // writes). If such a connection is lost, the whole local tier is dropped
 // and nothing is kept locally until tracking is back (reconnected with
 // backoff); New fails if tracking cannot be set up (Redis before 6, or a client
-// forced to RESP2 on valkey). With Sentinel, the master is the one named
-// when the tracking connection opens; a failover that keeps that
-// connection open is only noticed when it closes. On every other store
+// forced to RESP2 on valkey). With Sentinel, tracking asks for the master
+// every second and moves to the new one after a failover (dropping the
+// local tier meanwhile), without waiting for the old master to close the
+// connection. On every other store
 // (inmemory, gob, memcached, mongodb, dynamodb), nothing tells a process of
 // another's writes: its local copies may be up to LocalTTL old. Choose
 // LocalTTL as the staleness you accept there.

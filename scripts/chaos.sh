@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# The fault run (issue 11): the single-server groups up, every fault case of
+# The fault run (issue 11): the single-server and Sentinel groups up, every fault case of
 # internal/chaos under load (CACHETTE_CHAOS=1), its table printed, the servers
 # down (always). Takes about three minutes. Set CACHETTE_TEST_SERVICES_PORT_OFFSET
 # to run beside another set of servers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-trap 'bash scripts/services.sh down redis valkey memcached mongodb dynamodb' EXIT
-bash scripts/services.sh up redis valkey memcached mongodb dynamodb
+trap 'bash scripts/services.sh down redis valkey memcached mongodb dynamodb redis-sentinel valkey-sentinel' EXIT
+bash scripts/services.sh up redis valkey memcached mongodb dynamodb redis-sentinel valkey-sentinel
 # shellcheck disable=SC1091
 source .services/env
 # internal/chaos is a module of its own (go.uber.org/goleak stays out of the library's go.mod).

@@ -31,11 +31,25 @@
 #   scripts/services.sh resume NAME...       SIGCONT a paused server
 #
 # GROUP: redis valkey memcached redis-cluster valkey-cluster dynamodb dynalite mongodb tls
-#        (default: all).
+#        redis-sentinel valkey-sentinel (default: all; "sentinel" names both sentinel groups).
 # NAME:  a group or one server: redis, valkey, memcached (first of the pool), memcached-2,
 #        redis-cluster-1..3, valkey-cluster-1..3, dynamodb (alias dynamodb-local), dynalite,
 #        mongodb (aliases mongo, mongotest), mongodb-pg (aliases postgres, postgresql),
-#        redis-tls, valkey-tls, memcached-tls.
+#        redis-tls, valkey-tls, memcached-tls, redis-sentinel-node-1..2, redis-sentinel-1..3,
+#        valkey-sentinel-node-1..2, valkey-sentinel-1..3.
+#
+# The redis-sentinel group is a Redis primary (redis-sentinel-node-1 at first), one replica
+# (redis-sentinel-node-2) and three redis-sentinel processes (redis-sentinel-1..3, Debian's
+# redis-sentinel package) that monitor it as master "cachette" with quorum 2, down after 1 s,
+# failover timeout 6 s: a SENTINEL FAILOVER completes in a few seconds. valkey-sentinel is the
+# same with valkey-server and valkey-sentinel (bookworm-backports). Each sentinel rewrites its
+# config file, kept as .services/run/NAME.conf and written anew when `up` starts the group from
+# nothing. `start` of a data node makes it a replica of the master the sentinels name (unless
+# that is itself); `kill`, `pause`, `stop` work as for any server. Env lines:
+# CACHETTE_TEST_REDIS_SENTINEL_URL (redis://s1,redis://s2,redis://s3/0?master_name=cachette),
+# CACHETTE_TEST_VALKEY_SENTINEL_URL (valkey://s1,s2,s3/0?master_set=cachette), and
+# CACHETTE_TEST_REDIS_SENTINEL_NODES / CACHETTE_TEST_VALKEY_SENTINEL_NODES (the data nodes,
+# host:port,host:port).
 #
 # The tls group is a redis, a valkey and a memcached that speak TLS only, with a server
 # certificate for 127.0.0.1 and localhost signed by a test CA that `up` makes with openssl
@@ -135,6 +149,29 @@ for _n in "${!PORT[@]}"; do PORT[$_n]=$((PORT[$_n] + OFFSET)); done
 unset _n
 
 # ---------------------------------------------------------------------------
+# BEGIN sentinel groups (redis-sentinel, valkey-sentinel): declarations.
+# Their functions are in the block "sentinel groups: functions" below.
+SENTINEL_MASTER=cachette
+SENTINEL_GROUPS=(redis-sentinel valkey-sentinel)
+GROUPS_ALL+=("${SENTINEL_GROUPS[@]}")
+SERVERS_ALL+=(redis-sentinel-node-1 redis-sentinel-node-2 redis-sentinel-1 redis-sentinel-2 redis-sentinel-3
+	valkey-sentinel-node-1 valkey-sentinel-node-2 valkey-sentinel-1 valkey-sentinel-2 valkey-sentinel-3)
+MEMBERS[redis-sentinel]="redis-sentinel-node-1 redis-sentinel-node-2 redis-sentinel-1 redis-sentinel-2 redis-sentinel-3"
+MEMBERS[valkey-sentinel]="valkey-sentinel-node-1 valkey-sentinel-node-2 valkey-sentinel-1 valkey-sentinel-2 valkey-sentinel-3"
+PORT[redis-sentinel-node-1]=$((16481 + OFFSET))
+PORT[redis-sentinel-node-2]=$((16482 + OFFSET))
+PORT[redis-sentinel-1]=$((26481 + OFFSET))
+PORT[redis-sentinel-2]=$((26482 + OFFSET))
+PORT[redis-sentinel-3]=$((26483 + OFFSET))
+PORT[valkey-sentinel-node-1]=$((16491 + OFFSET))
+PORT[valkey-sentinel-node-2]=$((16492 + OFFSET))
+PORT[valkey-sentinel-1]=$((26491 + OFFSET))
+PORT[valkey-sentinel-2]=$((26492 + OFFSET))
+PORT[valkey-sentinel-3]=$((26493 + OFFSET))
+# END sentinel groups: declarations.
+# ---------------------------------------------------------------------------
+
+# ---------------------------------------------------------------------------
 # small helpers
 
 log() { printf 'services: %s\n' "$*" >&2; }
@@ -156,6 +193,8 @@ secs_since() { # START_MS [END_MS] -> "1.234s"
 # group_of NAME: the group a server belongs to.
 group_of() {
 	case $1 in
+	redis-sentinel-*) echo redis-sentinel ;; # sentinel groups
+	valkey-sentinel-*) echo valkey-sentinel ;; # sentinel groups
 	memcached-2) echo memcached ;;
 	mongodb-pg) echo mongodb ;;
 	*-tls) echo tls ;;
@@ -168,6 +207,9 @@ group_of() {
 # kind_of NAME: which program serves it.
 kind_of() {
 	case $1 in
+	redis-sentinel-node-*) echo redis ;; # sentinel groups
+	valkey-sentinel-node-*) echo valkey ;; # sentinel groups
+	redis-sentinel-[0-9]* | valkey-sentinel-[0-9]*) echo sentinel ;; # sentinel groups
 	redis | redis-cluster-* | redis-tls) echo redis ;;
 	valkey | valkey-cluster-* | valkey-tls) echo valkey ;;
 	memcached | memcached-2 | memcached-tls) echo memcached ;;
@@ -201,6 +243,8 @@ canonical() {
 groups_from() {
 	local -A seen=()
 	local a g out=()
+	# shellcheck disable=SC2046
+	set -- $(sentinel_aliases "$@") # sentinel groups
 	if (($# == 0)); then
 		echo "${GROUPS_ALL[*]}"
 		return
@@ -219,6 +263,8 @@ groups_from() {
 # except that "redis", "valkey", "memcached", ... name the server of that name.
 servers_from() {
 	local a out=()
+	# shellcheck disable=SC2046
+	set -- $(sentinel_aliases "$@") # sentinel groups
 	(($# > 0)) || die "name at least one server (${SERVERS_ALL[*]})"
 	for a in "$@"; do
 		a=$(canonical "$a")
@@ -257,6 +303,7 @@ alive() {
 marker_of() {
 	case $(kind_of "$1") in
 	redis) echo redis-server ;;
+	sentinel) echo sentinel ;; # sentinel groups: the process title ends in [sentinel]
 	valkey) echo valkey-server ;;
 	memcached) echo memcached ;;
 	dynamodb) echo DynamoDBLocal.jar ;;
@@ -301,7 +348,7 @@ probe() {
 		return
 	fi
 	case $(kind_of "$1") in
-	redis | valkey) tcp_ask "$port" 'PING\r\n' '+PONG' ;;
+	redis | valkey | sentinel) tcp_ask "$port" 'PING\r\n' '+PONG' ;;
 	memcached) tcp_ask "$port" 'version\r\n' 'VERSION' ;;
 	dynamodb | dynalite)
 		tcp_ask "$port" "POST / HTTP/1.1\r\nHost: $HOST:$port\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}" 'HTTP/1.1 '
@@ -383,7 +430,7 @@ add_backports_source() {
 
 ensure_installed() { # GROUP...
 	local g need_redis=0 need_valkey=0 need_memcached=0 need_node=0 need_go=0 need_pg=0 need_openssl=0
-	local need_ddb=0 need_dynalite=0
+	local need_ddb=0 need_dynalite=0 need_redis_sentinel=0 need_valkey_sentinel=0
 	local pkgs=()
 	for g in "$@"; do
 		case $g in
@@ -394,6 +441,8 @@ ensure_installed() { # GROUP...
 		dynamodb) need_node=1 need_ddb=1 ;;
 		dynalite) need_node=1 need_dynalite=1 ;;
 		mongodb) need_go=1 need_pg=1 ;;
+		redis-sentinel) need_redis=1 need_redis_sentinel=1 ;;    # sentinel groups
+		valkey-sentinel) need_valkey=1 need_valkey_sentinel=1 ;; # sentinel groups
 		esac
 	done
 	if ((need_pg)) && [[ -z $(pg_bin postgres) ]]; then
@@ -409,6 +458,7 @@ ensure_installed() { # GROUP...
 		command -v redis-server >/dev/null || pkgs+=(redis-server)
 		command -v redis-cli >/dev/null || pkgs+=(redis-tools)
 	fi
+	((need_redis_sentinel)) && ! command -v redis-sentinel >/dev/null && pkgs+=(redis-sentinel)
 	((need_memcached)) && ! command -v memcached >/dev/null && pkgs+=(memcached)
 	((need_openssl)) && ! command -v openssl >/dev/null && pkgs+=(openssl)
 	if ((need_node)) && ! command -v npm >/dev/null; then pkgs+=(nodejs npm); fi
@@ -421,6 +471,14 @@ ensure_installed() { # GROUP...
 			apt_install -t "$CODENAME-backports" valkey-server valkey-tools
 		else
 			apt_install valkey-server valkey-tools
+		fi
+	fi
+	if ((need_valkey_sentinel)) && ! command -v valkey-sentinel >/dev/null; then # sentinel groups
+		if [[ $CODENAME == bookworm ]]; then
+			add_backports_source
+			apt_install -t "$CODENAME-backports" valkey-sentinel
+		else
+			apt_install valkey-sentinel
 		fi
 	fi
 
@@ -676,6 +734,7 @@ launch() {
 		;;
 	esac
 	is_tls_server "$name" && tls_args "$name" "$port"
+	is_sentinel_member "$name" && sentinel_args "$name" "$fresh" # sentinel groups
 	printf '=== %s start: %s\n' "$(date -u +%FT%TZ)" "${cmd[*]}" >>"$logf"
 	# A session of its own (no signals from the caller's terminal or process group), no
 	# inherited pipes or lock, so callers such as `go test` never wait on it.
@@ -815,6 +874,158 @@ form_cluster() {
 }
 
 # ---------------------------------------------------------------------------
+# BEGIN sentinel groups: functions (redis-sentinel, valkey-sentinel)
+
+is_sentinel_member() { [[ $1 == redis-sentinel-* || $1 == valkey-sentinel-* ]]; }
+is_sentinel_proc() { [[ $1 == *-sentinel-[0-9]* ]]; }
+
+# sentinel_aliases ARGS...: prints ARGS with "sentinel" replaced by both sentinel groups.
+sentinel_aliases() {
+	local a
+	for a in "$@"; do
+		if [[ ${a,,} == sentinel || ${a,,} == sentinels ]]; then echo "${SENTINEL_GROUPS[@]}"; else echo "$a"; fi
+	done
+}
+
+# sentinel_cli GROUP PORT ARGS...: runs redis-cli (valkey-cli) against PORT, raw output.
+sentinel_cli() {
+	local cli
+	cli=$(cli_of "$1")
+	"$cli" -h "$HOST" -p "$2" "${@:3}" 2>/dev/null | tr -d '\r'
+}
+
+# sentinel_master GROUP: "host port" of the master a running sentinel of GROUP names, or "".
+sentinel_master() {
+	local n out
+	for n in ${MEMBERS[$1]}; do
+		is_sentinel_proc "$n" || continue
+		running_pid "$n" >/dev/null || continue
+		out=$(sentinel_cli "$1" "${PORT[$n]}" sentinel get-master-addr-by-name "$SENTINEL_MASTER" | paste -sd' ') || continue
+		if [[ $out =~ ^[^\ ]+\ [0-9]+$ ]]; then
+			echo "$out"
+			return
+		fi
+	done
+}
+
+# sentinel_id NAME: a fixed sentinel run id (40 hex digits) for NAME, so that each
+# sentinel's config can name the others from the start.
+sentinel_id() { printf '%s' "cachette $1" | sha1sum | cut -c1-40; }
+
+# sentinel_write_conf NAME: the config of sentinel NAME, monitoring node-1 of its group
+# (the primary of a group started from nothing), with node-2 and the other sentinels
+# known from the start. The sentinel rewrites the file as it runs.
+sentinel_write_conf() {
+	local name=$1 group n
+	group=$(group_of "$name")
+	{
+		echo "# Written by scripts/services.sh at each fresh start; the sentinel rewrites it."
+		echo "port ${PORT[$name]}"
+		echo "bind $HOST"
+		echo "daemonize no"
+		echo 'logfile ""'
+		echo "dir $DATA_DIR/$name"
+		echo "sentinel myid $(sentinel_id "$name")"
+		echo "sentinel monitor $SENTINEL_MASTER $HOST ${PORT[$group-node-1]} 2"
+		echo "sentinel down-after-milliseconds $SENTINEL_MASTER 1000"
+		echo "sentinel failover-timeout $SENTINEL_MASTER 6000"
+		echo "sentinel parallel-syncs $SENTINEL_MASTER 1"
+		echo "sentinel known-replica $SENTINEL_MASTER $HOST ${PORT[$group-node-2]}"
+		for n in ${MEMBERS[$group]}; do
+			if is_sentinel_proc "$n" && [[ $n != "$name" ]]; then
+				echo "sentinel known-sentinel $SENTINEL_MASTER $HOST ${PORT[$n]} $(sentinel_id "$n")"
+			fi
+		done
+	} >"$RUN_DIR/$name.conf"
+}
+
+# sentinel_args NAME FRESH: completes the command line in cmd (of launch). A data node
+# started from nothing: node-1 primary, node-2 its replica; started again: a replica of
+# the master the sentinels name, unless that is itself. A sentinel: its config file.
+sentinel_args() {
+	local name=$1 fresh=$2 group master
+	group=$(group_of "$name")
+	if is_sentinel_proc "$name"; then
+		local bin=redis-sentinel
+		[[ $group == valkey-* ]] && bin=valkey-sentinel
+		command -v "$bin" >/dev/null || die "$bin is not installed; run: $SCRIPT up $group"
+		if ((fresh)) || [[ ! -s $RUN_DIR/$name.conf ]]; then sentinel_write_conf "$name"; fi
+		cmd=("$(command -v "$bin")" "$RUN_DIR/$name.conf" --loglevel notice)
+		return
+	fi
+	cmd+=(--repl-diskless-sync yes --repl-diskless-sync-delay 0)
+	if ((fresh)); then
+		[[ $name == *-node-1 ]] || cmd+=(--replicaof "$HOST" "${PORT[$group-node-1]}")
+		return
+	fi
+	master=$(sentinel_master "$group")
+	[[ -z $master ]] && master="$HOST ${PORT[$group-node-1]}"
+	# shellcheck disable=SC2206
+	[[ $master != "$HOST ${PORT[$name]}" ]] && cmd+=(--replicaof $master)
+	return 0
+}
+
+# sentinel_info GROUP PORT: "SENTINEL MASTER" of the monitored master as key=value lines.
+sentinel_info() {
+	sentinel_cli "$1" "$2" sentinel master "$SENTINEL_MASTER" | paste -d= - -
+}
+
+# wait_sentinel_ok GROUP: waits until every sentinel of GROUP sees the master up, a
+# replica with its link to the master up, and the two other sentinels.
+wait_sentinel_ok() {
+	local group=$1 n t0 deadline info replicas
+	t0=$(now_ms)
+	deadline=$((t0 + TIMEOUT * 1000))
+	for n in ${MEMBERS[$group]}; do
+		is_sentinel_proc "$n" || continue
+		while :; do
+			info=$(sentinel_info "$group" "${PORT[$n]}")
+			replicas=$(sentinel_cli "$group" "${PORT[$n]}" sentinel replicas "$SENTINEL_MASTER")
+			if grep -qx 'flags=master' <<<"$info" && grep -qx 'num-other-sentinels=2' <<<"$info" &&
+				grep -qx 'master-link-status' <<<"$replicas" && grep -A1 -x 'master-link-status' <<<"$replicas" | grep -qx ok; then
+				break
+			fi
+			if (($(now_ms) > deadline)); then
+				sed 's/^/    /' <<<"$info" >&2
+				log_tail "$n"
+				die "$group: sentinel $n does not see master $SENTINEL_MASTER, its replica and the other sentinels within ${TIMEOUT}s"
+			fi
+			sleep 0.1
+		done
+	done
+	log "$group ready: master $SENTINEL_MASTER at $(sentinel_master "$group") ($(secs_since "$t0"))"
+}
+
+# sentinel_env_lines GROUP: adds the group's lines to lines (of write_env).
+sentinel_env_lines() {
+	local g=$1 n s=() d=()
+	for n in ${MEMBERS[$g]}; do
+		if is_sentinel_proc "$n"; then s+=("$HOST:${PORT[$n]}"); else d+=("$HOST:${PORT[$n]}"); fi
+	done
+	if [[ $g == redis-sentinel ]]; then
+		lines+=("CACHETTE_TEST_REDIS_SENTINEL_URL=redis://${s[0]},redis://${s[1]},redis://${s[2]}/0?master_name=$SENTINEL_MASTER")
+		lines+=("CACHETTE_TEST_REDIS_SENTINEL_NODES=${d[0]},${d[1]}")
+	else
+		lines+=("CACHETTE_TEST_VALKEY_SENTINEL_URL=valkey://${s[0]},${s[1]},${s[2]}/0?master_set=$SENTINEL_MASTER")
+		lines+=("CACHETTE_TEST_VALKEY_SENTINEL_NODES=${d[0]},${d[1]}")
+	fi
+}
+
+# sentinel_status NAME: a data node's role, or the master a sentinel names.
+sentinel_status() {
+	local g
+	g=$(group_of "$1")
+	if is_sentinel_proc "$1"; then
+		echo "master: $(sentinel_cli "$g" "${PORT[$1]}" sentinel get-master-addr-by-name "$SENTINEL_MASTER" | paste -sd:)"
+	else
+		sentinel_cli "$g" "${PORT[$1]}" info replication | grep '^role:' || true
+	fi
+}
+
+# END sentinel groups: functions
+# ---------------------------------------------------------------------------
+
+# ---------------------------------------------------------------------------
 # the env file
 
 group_running() {
@@ -872,6 +1083,7 @@ write_env() {
 		dynamodb) lines+=("CACHETTE_TEST_DYNAMODB_URL=http://$HOST:${PORT[dynamodb]}") ;;
 		dynalite) lines+=("CACHETTE_TEST_DYNALITE_URL=http://$HOST:${PORT[dynalite]}") ;;
 		mongodb) lines+=("CACHETTE_TEST_MONGODB_URL=mongodb://$HOST:${PORT[mongodb]}") ;;
+		redis-sentinel | valkey-sentinel) sentinel_env_lines "$g" ;; # sentinel groups
 		tls)
 			lines+=("CACHETTE_TEST_REDIS_TLS_URL=rediss://$HOST:${PORT[redis-tls]}/0")
 			lines+=("CACHETTE_TEST_VALKEY_TLS_URL=valkeys://$HOST:${PORT[valkey-tls]}")
@@ -929,7 +1141,7 @@ cmd_up() {
 		# otherwise the missing nodes rejoin with their saved cluster config.
 		fresh=1
 		for n in ${MEMBERS[$g]}; do running_pid "$n" >/dev/null && fresh=0; done
-		[[ $g == *-cluster ]] || fresh=1
+		[[ $g == *-cluster || $g == *-sentinel ]] || fresh=1
 		for n in ${MEMBERS[$g]}; do
 			if running_pid "$n" >/dev/null; then
 				if probe "$n"; then
@@ -953,6 +1165,7 @@ cmd_up() {
 		pids+=("$!")
 	done
 	for p in "${pids[@]}"; do wait "$p" || die "a cluster did not form (see above)"; done
+	for g in "${groups[@]}"; do [[ $g == *-sentinel ]] && wait_sentinel_ok "$g"; done # sentinel groups
 	write_env
 	log "up: ${groups[*]} in $(secs_since "$t0") (install/build $(secs_since "$t0" "$t1"), start $(secs_since "$t1")); env: $ENV_FILE"
 }
@@ -975,6 +1188,7 @@ cmd_down() {
 		fi
 	done
 	[[ " ${groups[*]} " == *" tls "* ]] && tls_remove_certs
+	for n in "${servers[@]}"; do is_sentinel_member "$n" && rm -f "$RUN_DIR/$n.conf"; done # sentinel groups
 	any_running || rm -f "$OFFSET_FILE"
 	write_env
 	log "down: ${groups[*]} in $(secs_since "$t0")"
@@ -1068,6 +1282,7 @@ cmd_status() {
 				if is_cluster_node "$n"; then
 					extra=" $(cluster_info "$(cli_of "$g")" "${PORT[$n]}" | grep '^cluster_state:' || true)"
 				fi
+				is_sentinel_member "$n" && extra=" $(sentinel_status "$n")" # sentinel groups
 			elif port_open "${PORT[$n]}"; then
 				state="stopped; port in use by another process"
 				rc=3
@@ -1075,7 +1290,7 @@ cmd_status() {
 				state="stopped"
 				rc=3
 			fi
-			printf '%-17s %-16s %s%s\n' "$n" "$HOST:${PORT[$n]}" "$state" "$extra"
+			printf '%-22s %-16s %s%s\n' "$n" "$HOST:${PORT[$n]}" "$state" "$extra"
 		done
 	done
 	return "$rc"

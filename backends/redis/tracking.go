@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -25,11 +26,20 @@ var _ backends.Invalidator = (*Store)(nil)
 // subscription (h.Lost) and all connections are opened again with backoff
 // (h.Ready). It needs Redis 6 or later.
 //
-// With Sentinel, the master is the one Sentinel names when the
-// connection is opened; a failover that does not close that connection is
-// noticed when the old master's connection is lost.
+// With Sentinel (a failover client), the connection goes to the master
+// the sentinels name, and they are asked again every SentinelRecheck
+// (one SENTINEL GET-MASTER-ADDR-BY-NAME and one TCP connection opened and
+// closed): when they name another master (a failover, forced or not), the
+// subscription is dropped (h.Lost) and opened again on the new master
+// (h.Ready). The old master is not waited for: after a SENTINEL FAILOVER
+// it stays a writable master for several seconds before the sentinels
+// turn it into a replica, and a paused or cut-off one never closes the
+// connection at all.
 func (s *Store) SubscribeInvalidations(ctx context.Context, h backends.InvalidationHandler) (func(), error) {
 	t := &rediswire.Tracker{Prefix: s.prefix, Nodes: s.trackNodes, Log: s.log, Timeout: DefaultTimeout}
+	if c, ok := s.client.(*goredis.Client); ok && isFailover(c) {
+		t.Recheck = SentinelRecheck
+	}
 	stop, err := t.SubscribeInvalidations(ctx, h)
 	if err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
@@ -60,6 +70,9 @@ func (s *Store) trackNodes(ctx context.Context) ([]rediswire.TrackNode, error) {
 	case *goredis.Ring:
 		err = c.ForEachShard(ctx, add)
 	case *goredis.Client:
+		if isFailover(c) {
+			return failoverNode(ctx, c.Options())
+		}
 		err = add(ctx, c)
 	default:
 		return nil, fmt.Errorf("%T: %w", s.client, backends.ErrNotSupported)
@@ -69,6 +82,13 @@ func (s *Store) trackNodes(ctx context.Context) ([]rediswire.TrackNode, error) {
 
 // dialTracking opens a tracking connection to the node o describes.
 func dialTracking(ctx context.Context, o *goredis.Options, prefix string, report func([]string)) (rediswire.TrackConn, error) {
+	return dialTrackingAt(ctx, o, "", prefix, report)
+}
+
+// dialTrackingAt is dialTracking; with want set (a failover client's
+// master), the connection must reach that address, or it is closed with
+// an error (the master changed meanwhile; the Tracker tries again).
+func dialTrackingAt(ctx context.Context, o *goredis.Options, want, prefix string, report func([]string)) (rediswire.TrackConn, error) {
 	dial := o.Dialer
 	if dial == nil {
 		return nil, errors.New("no dialer")
@@ -91,5 +111,46 @@ func dialTracking(ctx context.Context, o *goredis.Options, prefix string, report
 	if err != nil {
 		return nil, err
 	}
+	if got := conn.RemoteAddr().String(); want != "" && got != want {
+		conn.Close()
+		return nil, fmt.Errorf("the sentinels named %s, then %s: the master changed", want, got)
+	}
 	return rediswire.DialTracking(ctx, conn, user, password, prefix, report)
+}
+
+// SentinelRecheck is how often SubscribeInvalidations asks the sentinels
+// which node is the master, on a store over Sentinel.
+const SentinelRecheck = time.Second
+
+// isFailover tells a go-redis failover client (NewFailoverClient, which
+// dials the master the sentinels name, whatever the address it is given)
+// from a plain one: go-redis gives it this placeholder address.
+func isFailover(c *goredis.Client) bool { return c.Options().Addr == "FailoverClient" }
+
+// failoverNode names the master the sentinels name now: its address is the
+// node's Name, so that the Tracker's recheck sees a failover as a change
+// of primary. Its connection is checked to reach that same address.
+func failoverNode(ctx context.Context, o *goredis.Options) ([]rediswire.TrackNode, error) {
+	addr, err := failoverMaster(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return []rediswire.TrackNode{{Name: addr, Connect: func(ctx context.Context, prefix string, report func([]string)) (rediswire.TrackConn, error) {
+		return dialTrackingAt(ctx, o, addr, prefix, report)
+	}}}, nil
+}
+
+// failoverMaster asks the failover client's dialer for a connection to the
+// master and returns the address it reached.
+func failoverMaster(ctx context.Context, o *goredis.Options) (string, error) {
+	if o.Dialer == nil {
+		return "", errors.New("no dialer")
+	}
+	conn, err := o.Dialer(ctx, "tcp", o.Addr)
+	if err != nil {
+		return "", fmt.Errorf("sentinel master: %w", err)
+	}
+	addr := conn.RemoteAddr().String()
+	conn.Close()
+	return addr, nil
 }

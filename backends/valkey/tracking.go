@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	valkeygo "github.com/valkey-io/valkey-go"
 
@@ -22,17 +23,30 @@ var _ backends.Invalidator = (*Store)(nil)
 // again with backoff (h.Ready). It needs RESP3 (the client's default;
 // not with protocol=2).
 //
-// With Sentinel, the primary is the one Sentinel names when the
-// connection is opened; a failover that does not close that connection is
-// noticed when the old primary's connection is lost.
+// With Sentinel, the connection goes to the primary valkey-go follows
+// (the one the sentinels name; valkey-go switches on their +switch-master
+// message), checked again every SentinelRecheck rather than every few
+// seconds: when it is another node (a failover, forced or not), the
+// subscription is dropped (h.Lost) and opened again on the new primary
+// (h.Ready). The old primary is not waited for: after a SENTINEL FAILOVER
+// it stays a writable primary for several seconds before the sentinels
+// turn it into a replica, and a paused or cut-off one never closes the
+// connection at all.
 func (s *Store) SubscribeInvalidations(ctx context.Context, h backends.InvalidationHandler) (func(), error) {
 	t := &rediswire.Tracker{Prefix: s.prefix, Nodes: s.trackNodes, Log: s.log, Timeout: s.timeout}
+	if s.client.Mode() == valkeygo.ClientModeSentinel {
+		t.Recheck = SentinelRecheck
+	}
 	stop, err := t.SubscribeInvalidations(ctx, h)
 	if err != nil {
 		return nil, fmt.Errorf("valkey: %w", err)
 	}
 	return stop, nil
 }
+
+// SentinelRecheck is how often SubscribeInvalidations looks for a new
+// primary on a store over Sentinel.
+const SentinelRecheck = time.Second
 
 // trackNodes lists the primaries among the client's nodes (ROLE).
 func (s *Store) trackNodes(ctx context.Context) ([]rediswire.TrackNode, error) {

@@ -9,6 +9,12 @@
 // of one run are in docs/reliability.md. A short case on a private
 // redis-server of its own runs in `make test` (CACHETTE_TEST_SERVICES_REQUIRED=1).
 //
+// sentinel_test.go fails Sentinel deployments over (forced, with the old
+// master kept a master, and on a paused primary) under the same load and
+// checks that a local tier follows the new master: TestSentinelFailover on
+// private deployments in `make test`, TestChaosSentinel on the sentinel
+// groups of scripts/services.sh in `make chaos`.
+//
 // Leaks: every run of the package ends with goleak's check that no
 // goroutine is left (TestMain), and TestNoLeaks opens a cache on each store
 // at hand (the in-memory and gob stores always, the network ones whose

@@ -62,6 +62,15 @@ func coherenceTargets() map[string]func(t *testing.T) (cachette.Config, []string
 			u := env(t, "CACHETTE_TEST_VALKEY_CLUSTER")
 			return cachette.Config{Backend: "valkey", ValkeyURL: u}, addrs(u)
 		},
+		// Sentinel groups: the nodes for CLIENT KILL are the data nodes, not the sentinels.
+		"redis-sentinel": func(t *testing.T) (cachette.Config, []string) {
+			u := env(t, "CACHETTE_TEST_REDIS_SENTINEL_URL")
+			return cachette.Config{Backend: "redis", RedisURL: u}, strings.Split(env(t, "CACHETTE_TEST_REDIS_SENTINEL_NODES"), ",")
+		},
+		"valkey-sentinel": func(t *testing.T) (cachette.Config, []string) {
+			u := env(t, "CACHETTE_TEST_VALKEY_SENTINEL_URL")
+			return cachette.Config{Backend: "valkey", ValkeyURL: u}, strings.Split(env(t, "CACHETTE_TEST_VALKEY_SENTINEL_NODES"), ",")
+		},
 	}
 }
 
