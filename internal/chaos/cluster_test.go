@@ -82,11 +82,20 @@ func clusterRole(ctx context.Context, addr string) string {
 	return s
 }
 
-// clusterPromoted says whether slot is served by a primary other than
-// victim that answers as one.
+// clusterPromoted says whether, in the view of any node but victim, slot
+// is served by a primary other than victim that answers as one. (Any node:
+// a client may have read its slot map from any of them.)
 func clusterPromoted(ctx context.Context, addrs []string, victim string, slot int) bool {
-	o, err := clusterOwner(ctx, addrs, victim, slot)
-	return err == nil && o != victim && clusterRole(ctx, o) == "master"
+	for _, a := range addrs {
+		if a == victim {
+			continue
+		}
+		others := slices.DeleteFunc(slices.Clone(addrs), func(x string) bool { return x != a })
+		if o, err := clusterOwner(ctx, others, victim, slot); err == nil && o != victim && clusterRole(ctx, o) == "master" {
+			return true
+		}
+	}
+	return false
 }
 
 // clusterSlotOf returns the hash slot of key.
