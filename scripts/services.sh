@@ -46,7 +46,7 @@
 # sees cluster_state:ok, all 16384 slots served, three primaries with slots and three
 # replicas with their link up, no node flagged fail. A primary killed with `kill
 # redis-cluster-N` and started again with `start redis-cluster-N` (after its replica took
-# over) comes back as a replica, empty, and syncs. Nodes keep their cluster config
+# over) comes back as a replica, empty, and syncs (repl-diskless-sync-delay 0: at once). Nodes keep their cluster config
 # (nodes.conf) across stop/start, not their data.
 #
 # The tls group is a redis, a valkey and a memcached that speak TLS only, with a server
@@ -669,7 +669,8 @@ launch() {
 			--save "" --appendonly no --dir "$dir" --logfile "" --loglevel warning)
 		if is_cluster_node "$name"; then
 			cmd+=(--cluster-enabled yes --cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 2000
-				--cluster-replica-validity-factor 0 --cluster-require-full-coverage no)
+				--cluster-replica-validity-factor 0 --cluster-require-full-coverage no
+				--repl-diskless-sync-delay 0)
 		fi
 		;;
 	memcached)
