@@ -46,8 +46,8 @@
 # sees cluster_state:ok, all 16384 slots served, three primaries with slots and three
 # replicas with their link up, no node flagged fail. A primary killed with `kill
 # redis-cluster-N` and started again with `start redis-cluster-N` (after its replica took
-# over) comes back as a replica, empty, and syncs (repl-diskless-sync-delay 0: at once). Nodes keep their cluster config
-# (nodes.conf) across stop/start, not their data.
+# over) comes back as a replica, empty, and syncs (repl-diskless-sync-delay 0: at once).
+# Nodes keep their cluster config (nodes.conf) across stop/start, not their data.
 #
 # The tls group is a redis, a valkey and a memcached that speak TLS only, with a server
 # certificate for 127.0.0.1 and localhost signed by a test CA that `up` makes with openssl
