@@ -3,8 +3,9 @@
 // found through Sentinel, chosen by the URL.
 //
 // Status: the conformance suite runs against a Redis 7 server and a
-// Redis Cluster of three primaries with a replica each; Sentinel URLs are parsed and tested, but the store
-// has not been run against a real Sentinel here.
+// Redis Cluster of three primaries with a replica each; Sentinel URLs
+// are parsed and tested, but the store has not been run against a real
+// Sentinel here.
 //
 // Importing the package registers the backend "redis":
 //

@@ -3,8 +3,9 @@
 // through Sentinel, chosen by the URL.
 //
 // Status: the conformance suite runs against a Valkey 8 server and a
-// Valkey cluster of three primaries with a replica each; Sentinel URLs are parsed and tested, but the store
-// has not been run against a real Sentinel here.
+// Valkey cluster of three primaries with a replica each; Sentinel URLs
+// are parsed and tested, but the store has not been run against a real
+// Sentinel here.
 //
 // Importing the package registers the backend "valkey":
 //
