@@ -41,7 +41,7 @@ bench:
 conformance:
 	bash scripts/conformance.sh
 
-## chaos: kill -9, SIGSTOP and pool-member faults under load on every single-server backend; prints the table (docs/reliability.md)
+## chaos: kill -9, SIGSTOP and pool-member faults under load on every single-server backend, and a primary killed in each cluster; prints the tables (docs/reliability.md)
 chaos:
 	bash scripts/chaos.sh
 

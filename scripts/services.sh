@@ -33,7 +33,7 @@
 # GROUP: redis valkey memcached redis-cluster valkey-cluster dynamodb dynalite mongodb tls
 #        redis-sentinel valkey-sentinel (default: all; "sentinel" names both sentinel groups).
 # NAME:  a group or one server: redis, valkey, memcached (first of the pool), memcached-2,
-#        redis-cluster-1..3, valkey-cluster-1..3, dynamodb (alias dynamodb-local), dynalite,
+#        redis-cluster-1..6, valkey-cluster-1..6, dynamodb (alias dynamodb-local), dynalite,
 #        mongodb (aliases mongo, mongotest), mongodb-pg (aliases postgres, postgresql),
 #        redis-tls, valkey-tls, memcached-tls, redis-sentinel-node-1..2, redis-sentinel-1..3,
 #        valkey-sentinel-node-1..2, valkey-sentinel-1..3.
@@ -50,6 +50,18 @@
 # CACHETTE_TEST_VALKEY_SENTINEL_URL (valkey://s1,s2,s3/0?master_set=cachette), and
 # CACHETTE_TEST_REDIS_SENTINEL_NODES / CACHETTE_TEST_VALKEY_SENTINEL_NODES (the data nodes,
 # host:port,host:port).
+#
+# The redis-cluster and valkey-cluster groups are six nodes each: three primaries, each
+# with one replica (--cluster-replicas 1; which replica follows which primary is up to
+# redis-cli). cluster-node-timeout is 2000 ms and cluster-replica-validity-factor 0, so the
+# replica of a killed primary takes over within a few seconds whatever its lag;
+# cluster-require-full-coverage is no, so the other primaries' slots keep working
+# meanwhile. `up` and `start` of a cluster node wait until the cluster is whole: every node
+# sees cluster_state:ok, all 16384 slots served, three primaries with slots and three
+# replicas with their link up, no node flagged fail. A primary killed with `kill
+# redis-cluster-N` and started again with `start redis-cluster-N` (after its replica took
+# over) comes back as a replica, empty, and syncs (repl-diskless-sync-delay 0: at once).
+# Nodes keep their cluster config (nodes.conf) across stop/start, not their data.
 #
 # The tls group is a redis, a valkey and a memcached that speak TLS only, with a server
 # certificate for 127.0.0.1 and localhost signed by a test CA that `up` makes with openssl
@@ -110,16 +122,18 @@ MONGOTEST_BIN="$BIN_DIR/mongotest"
 DYNALITE_BIN="$NPM_DIR/node_modules/.bin/dynalite"
 
 GROUPS_ALL=(redis valkey memcached redis-cluster valkey-cluster dynamodb dynalite mongodb tls)
-SERVERS_ALL=(redis valkey memcached memcached-2 redis-cluster-1 redis-cluster-2 redis-cluster-3
-	valkey-cluster-1 valkey-cluster-2 valkey-cluster-3 dynamodb dynalite mongodb-pg mongodb
+SERVERS_ALL=(redis valkey memcached memcached-2
+	redis-cluster-1 redis-cluster-2 redis-cluster-3 redis-cluster-4 redis-cluster-5 redis-cluster-6
+	valkey-cluster-1 valkey-cluster-2 valkey-cluster-3 valkey-cluster-4 valkey-cluster-5 valkey-cluster-6
+	dynamodb dynalite mongodb-pg mongodb
 	redis-tls valkey-tls memcached-tls)
 
 declare -A MEMBERS=(
 	[redis]="redis"
 	[valkey]="valkey"
 	[memcached]="memcached memcached-2"
-	[redis-cluster]="redis-cluster-1 redis-cluster-2 redis-cluster-3"
-	[valkey-cluster]="valkey-cluster-1 valkey-cluster-2 valkey-cluster-3"
+	[redis-cluster]="redis-cluster-1 redis-cluster-2 redis-cluster-3 redis-cluster-4 redis-cluster-5 redis-cluster-6"
+	[valkey-cluster]="valkey-cluster-1 valkey-cluster-2 valkey-cluster-3 valkey-cluster-4 valkey-cluster-5 valkey-cluster-6"
 	[dynamodb]="dynamodb"
 	[dynalite]="dynalite"
 	[mongodb]="mongodb-pg mongodb" # PostgreSQL first: mongotest stores its data there
@@ -134,9 +148,15 @@ declare -A PORT=(
 	[redis-cluster-1]=17001
 	[redis-cluster-2]=17002
 	[redis-cluster-3]=17003
+	[redis-cluster-4]=17004
+	[redis-cluster-5]=17005
+	[redis-cluster-6]=17006
 	[valkey-cluster-1]=17101
 	[valkey-cluster-2]=17102
 	[valkey-cluster-3]=17103
+	[valkey-cluster-4]=17104
+	[valkey-cluster-5]=17105
+	[valkey-cluster-6]=17106
 	[dynamodb]=18000
 	[dynalite]=18001
 	[mongodb]=27117
@@ -706,7 +726,9 @@ launch() {
 		cmd=("$(command -v "$server")" --port "$port" --bind "$HOST" --daemonize no
 			--save "" --appendonly no --dir "$dir" --logfile "" --loglevel warning)
 		if is_cluster_node "$name"; then
-			cmd+=(--cluster-enabled yes --cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 3000)
+			cmd+=(--cluster-enabled yes --cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 2000
+				--cluster-replica-validity-factor 0 --cluster-require-full-coverage no
+				--repl-diskless-sync-delay 0)
 		fi
 		;;
 	memcached)
@@ -832,26 +854,55 @@ cluster_info() { # CLI PORT
 	"$1" -h "$HOST" -p "$2" cluster info 2>/dev/null | tr -d '\r'
 }
 
-# wait_cluster_ok GROUP [NODE...]: waits until the nodes (default: all) see cluster_state:ok.
+# cluster_whole CLI PORT COUNT: true when the node on PORT sees a whole cluster of COUNT
+# nodes: cluster_state:ok, every slot served, COUNT/2 primaries with slots and COUNT/2
+# replicas, no node flagged fail, fail?, handshake or noaddr, every link connected, and,
+# if the node is a replica, its link to its primary up.
+cluster_whole() {
+	local cli=$1 port=$2 count=$3 info nodes
+	info=$(cluster_info "$cli" "$port") || return 1
+	grep -qx 'cluster_state:ok' <<<"$info" || return 1
+	grep -qx 'cluster_slots_ok:16384' <<<"$info" || return 1
+	nodes=$("$cli" -h "$HOST" -p "$port" cluster nodes 2>/dev/null | tr -d '\r') || return 1
+	awk -v want="$count" '
+		{ n++ }
+		$3 ~ /fail|handshake|noaddr/ || $8 != "connected" { bad++ }
+		$3 ~ /master/ && NF >= 9 { primaries++ }
+		$3 ~ /slave/ && $4 != "-" { replicas++ }
+		$3 ~ /myself/ && $3 ~ /slave/ { self_replica = 1 }
+		END {
+			if (n != want || bad || primaries != want / 2 || replicas != want / 2) exit 1
+			exit self_replica ? 2 : 0
+		}' <<<"$nodes"
+	case $? in
+	0) return 0 ;;
+	2) "$cli" -h "$HOST" -p "$port" info replication 2>/dev/null | tr -d '\r' | grep -qx 'master_link_status:up' ;;
+	*) return 1 ;;
+	esac
+}
+
+# wait_cluster_ok GROUP: waits until every node of the group sees the whole cluster
+# (cluster_whole); fails with the first unhappy node's view after TIMEOUT.
 wait_cluster_ok() {
 	local group=$1 cli n deadline nodes
-	shift
 	cli=$(cli_of "$group")
-	if (($#)); then nodes=("$@"); else read -r -a nodes <<<"${MEMBERS[$group]}"; fi
+	read -r -a nodes <<<"${MEMBERS[$group]}"
 	deadline=$(($(now_ms) + TIMEOUT * 1000))
 	for n in "${nodes[@]}"; do
-		until cluster_info "$cli" "${PORT[$n]}" | grep -qx 'cluster_state:ok'; do
+		until cluster_whole "$cli" "${PORT[$n]}" "${#nodes[@]}"; do
 			if (($(now_ms) > deadline)); then
-				cluster_info "$cli" "${PORT[$n]}" | sed 's/^/    /' >&2 || true
+				cluster_info "$cli" "${PORT[$n]}" | grep -E '^cluster_(state|slots_ok|known_nodes|size):' | sed 's/^/    /' >&2 || true
+				"$cli" -h "$HOST" -p "${PORT[$n]}" cluster nodes 2>/dev/null | awk '{print "    " $2, $3, $4, $8, $9}' >&2 || true
 				log_tail "$n"
-				die "$group: node $n does not report cluster_state:ok within ${TIMEOUT}s"
+				die "$group: node $n does not see the whole cluster (3 primaries with all slots, 3 replicas attached) within ${TIMEOUT}s"
 			fi
-			sleep 0.1
+			sleep 0.2
 		done
 	done
 }
 
-# form_cluster GROUP: joins the group's nodes into one cluster unless they already are.
+# form_cluster GROUP: joins the group's nodes into one cluster, three primaries and three
+# replicas, unless they already are; then waits until the cluster is whole.
 form_cluster() {
 	local group=$1 cli n addrs=() t0
 	t0=$(now_ms)
@@ -863,7 +914,7 @@ form_cluster() {
 			addrs+=("$HOST:${PORT[$n]}")
 			"$cli" -h "$HOST" -p "${PORT[$n]}" cluster reset hard >/dev/null 2>&1 || true
 		done
-		"$cli" --cluster create "${addrs[@]}" --cluster-replicas 0 --cluster-yes \
+		"$cli" --cluster create "${addrs[@]}" --cluster-replicas 1 --cluster-yes \
 			>>"$LOG_DIR/$group-create.log" 2>&1 || {
 			tail -n 20 "$LOG_DIR/$group-create.log" >&2
 			die "$cli --cluster create failed for $group"
@@ -1234,7 +1285,9 @@ cmd_start() {
 	done
 	for n in "${started[@]}"; do
 		wait_ready "$n"
-		if is_cluster_node "$n"; then wait_cluster_ok "$(group_of "$n")" "$n"; fi
+		# A cluster node: the whole cluster, when all its nodes run (a primary killed and
+		# started again after its replica took over is back once it has synced as a replica).
+		if is_cluster_node "$n" && group_running "$(group_of "$n")"; then wait_cluster_ok "$(group_of "$n")"; fi
 	done
 }
 
@@ -1281,6 +1334,7 @@ cmd_status() {
 				if probe "$n"; then state="running (pid $pid)"; else state="not answering (pid $pid)" rc=3; fi
 				if is_cluster_node "$n"; then
 					extra=" $(cluster_info "$(cli_of "$g")" "${PORT[$n]}" | grep '^cluster_state:' || true)"
+					extra+=" $("$(cli_of "$g")" -h "$HOST" -p "${PORT[$n]}" info replication 2>/dev/null | tr -d '\r' | grep '^role:' || true)"
 				fi
 				is_sentinel_member "$n" && extra=" $(sentinel_status "$n")" # sentinel groups
 			elif port_open "${PORT[$n]}"; then

@@ -2,10 +2,11 @@
 // github.com/redis/go-redis/v9: one server, a Redis Cluster, or a master
 // found through Sentinel, chosen by the URL.
 //
-// Status: the conformance suite runs against a Redis 7 server, a 3-node
-// Redis Cluster, and a primary with one replica behind three sentinels
-// (the redis-sentinel group of scripts/services.sh); internal/chaos fails
-// such a deployment over under load (see Sentinel below).
+// Status: the conformance suite runs against a Redis 7 server, a Redis
+// Cluster of three primaries with a replica each, and a primary with one
+// replica behind three sentinels (the redis-sentinel group of
+// scripts/services.sh); internal/chaos kills a cluster primary and fails
+// the Sentinel deployment over under load (see below).
 //
 // Importing the package registers the backend "redis":
 //
@@ -102,6 +103,30 @@
 // loggers, a go-redis line may therefore reach another store's logger. A
 // program that wants go-redis's lines elsewhere calls goredis.SetLogger
 // after its last Open. NewFromClient leaves go-redis's logger alone.
+//
+// # Clusters with replicas, and failover
+//
+// Every command goes to the primary of its key's slot; replicas serve
+// nothing (unless the URL sets go-redis's read_only or route_by_latency /
+// route_randomly options). When a primary dies, the commands of its slots
+// fail (each within Settings.Timeout: the cache then loads from the origin,
+// or serves stale with stale-if-error) until the cluster promotes its
+// replica, which takes cluster-node-timeout plus an election (about 3 to 5 s
+// with cluster-node-timeout 2000 ms); the other slots keep working if the
+// cluster runs with cluster-require-full-coverage no. A cluster client that
+// Open builds asks for the slot map again (CLUSTER SLOTS, in the
+// background, at most every 200 ms) whenever a command cannot reach its
+// node or gets CLUSTERDOWN, so it finds the promoted replica as soon as the
+// cluster has promoted it; go-redis alone only does so on a MOVED answer,
+// which a dead node never sends, or every ClusterStateReloadInterval (a
+// minute). A client given to NewFromClient is left as it is: add the same
+// reload yourself, or set a short ClusterStateReloadInterval. Keys written
+// to the dead primary and not yet copied to its replica are lost, as with
+// any Redis failover: for a cache, misses. The local tier's tracking (see
+// SubscribeInvalidations) is not ready again until every primary of the
+// slot map answers as one, so no local copy of the failed slots is served
+// unfollowed. The chaos cases of internal/chaos kill a primary under load;
+// docs/reliability.md has the figures.
 //
 // # A client you already have
 //

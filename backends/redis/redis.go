@@ -293,7 +293,7 @@ func (t *Target) connect(ctx context.Context, timeout time.Duration) (goredis.Un
 		o := *t.Cluster
 		setTimeouts(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, timeout)
 		o.ContextTimeoutEnabled = true
-		client = goredis.NewClusterClient(&o)
+		client = withClusterReload(goredis.NewClusterClient(&o))
 	case Sentinel:
 		o := *t.Failover
 		setTimeouts(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, timeout)
@@ -316,7 +316,7 @@ func (t *Target) connect(ctx context.Context, timeout time.Duration) (goredis.Un
 		if o.DB != 0 {
 			return nil, errors.New("redis: connect: the server is a cluster node, and a cluster has only database 0")
 		}
-		client = goredis.NewClusterClient(clusterOptionsFrom(&o))
+		client = withClusterReload(goredis.NewClusterClient(clusterOptionsFrom(&o)))
 	}
 	pctx, cancel := context.WithTimeout(ctx, 2*timeout)
 	defer cancel()

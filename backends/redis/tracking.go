@@ -19,7 +19,8 @@ var _ backends.Invalidator = (*Store)(nil)
 // RESP3 client tracking (CLIENT TRACKING ON BCAST PREFIX "prefix:") on a
 // connection of its own to each primary: the one server, every master of
 // a cluster (asked again every few seconds, so that a new master is
-// followed), every shard of a ring, or the master a Sentinel names. The
+// followed; until every master of the slot map answers as one, after a
+// failover for instance, tracking is not ready), every shard of a ring, or the master a Sentinel names. The
 // connections are dialled with the client's own dialer, TLS and
 // credentials (Username/Password or CredentialsProvider), and speak RESP3
 // whatever the client's Protocol. A lost connection drops the whole
@@ -65,8 +66,15 @@ func (s *Store) trackNodes(ctx context.Context) ([]rediswire.TrackNode, error) {
 	var err error
 	switch c := s.client.(type) {
 	case *goredis.ClusterClient:
-		c.ReloadState(ctx)
-		err = c.ForEachMaster(ctx, add)
+		c.ReloadState(ctx) // lazy: this listing may still use the previous map
+		err = c.ForEachMaster(ctx, func(ctx context.Context, m *goredis.Client) error {
+			// A map that lags a failover may name a node that is now a
+			// replica: fail, and the Tracker lists the nodes again later.
+			if err := isPrimary(ctx, m); err != nil {
+				return err
+			}
+			return add(ctx, m)
+		})
 	case *goredis.Ring:
 		err = c.ForEachShard(ctx, add)
 	case *goredis.Client:
@@ -78,6 +86,25 @@ func (s *Store) trackNodes(ctx context.Context) ([]rediswire.TrackNode, error) {
 		return nil, fmt.Errorf("%T: %w", s.client, backends.ErrNotSupported)
 	}
 	return nodes, err
+}
+
+// isPrimary checks with ROLE that the node c is a primary. A node that
+// refuses ROLE (an ACL without it) is taken for one.
+func isPrimary(ctx context.Context, c *goredis.Client) error {
+	role, err := c.Do(ctx, "ROLE").Slice()
+	var rerr goredis.Error
+	switch {
+	case errors.As(err, &rerr):
+		return nil
+	case err != nil:
+		return fmt.Errorf("node %s: %w", c.Options().Addr, err)
+	case len(role) == 0:
+		return fmt.Errorf("node %s: empty ROLE", c.Options().Addr)
+	}
+	if r, _ := role[0].(string); r != "master" {
+		return fmt.Errorf("node %s is in the slot map as a primary but is a %q", c.Options().Addr, r)
+	}
+	return nil
 }
 
 // dialTracking opens a tracking connection to the node o describes.

@@ -2,10 +2,11 @@
 // github.com/valkey-io/valkey-go: one server, a cluster, or a master found
 // through Sentinel, chosen by the URL.
 //
-// Status: the conformance suite runs against a Valkey 8 server, a 3-node
-// Valkey cluster, and a primary with one replica behind three sentinels
-// (the valkey-sentinel group of scripts/services.sh); internal/chaos fails
-// such a deployment over under load (see Sentinel below).
+// Status: the conformance suite runs against a Valkey 8 server, a Valkey
+// cluster of three primaries with a replica each, and a primary with one
+// replica behind three sentinels (the valkey-sentinel group of
+// scripts/services.sh); internal/chaos kills a cluster primary and fails
+// the Sentinel deployment over under load (see below).
 //
 // Importing the package registers the backend "valkey":
 //
@@ -46,6 +47,20 @@
 // trust fails Open with an error wrapping the x509 error ("certificate
 // signed by unknown authority"). The conformance suite runs over valkeys://
 // against a TLS-only Valkey (the tls group of scripts/services.sh).
+//
+// Clusters with replicas, and failover: every command goes to the primary
+// of its key's slot. When a primary dies, the commands of its slots fail
+// (each within Settings.Timeout: the cache then loads from the origin, or
+// serves stale with stale-if-error) until the cluster promotes its replica
+// (cluster-node-timeout plus an election: about 3 to 5 s with
+// cluster-node-timeout 2000 ms); valkey-go asks for the slot map again
+// when a connection breaks or a command fails, and follows the new primary
+// as soon as the cluster has promoted it. Keys not yet copied to the
+// replica are lost: for a cache, misses. The local tier's tracking (see
+// SubscribeInvalidations) is not ready again until every primary of the
+// slot map answers as one, so no local copy of the failed slots is served
+// unfollowed. The chaos cases of internal/chaos kill a primary under load;
+// docs/reliability.md has the figures.
 //
 // valkey-go's client-side caching is off: the store reads every entry from
 // the server, so an entry another process clears is gone for this one at

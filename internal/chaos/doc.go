@@ -15,6 +15,12 @@
 // private deployments in `make test`, TestChaosSentinel on the sentinel
 // groups of scripts/services.sh in `make chaos`.
 //
+// The cluster cases (cluster_test.go) kill a primary of a Redis and a
+// Valkey cluster under the same load, wait for its replica's promotion and
+// check the local tier's tracking follows the new primary:
+// TestChaosCluster in the full run, TestClusterFailoverShort on private
+// clusters in `make test`.
+//
 // Leaks: every run of the package ends with goleak's check that no
 // goroutine is left (TestMain), and TestNoLeaks opens a cache on each store
 // at hand (the in-memory and gob stores always, the network ones whose
