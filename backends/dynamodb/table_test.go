@@ -40,7 +40,9 @@ func TestTableLostAndRecreated(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			defer func() { _, _ = s.Client().DeleteTable(context.Background(), &awsdynamodb.DeleteTableInput{TableName: &table}) }()
+			defer func() {
+				_, _ = s.Client().DeleteTable(context.Background(), &awsdynamodb.DeleteTableInput{TableName: &table})
+			}()
 			exp := time.Now().Add(time.Minute)
 			if err := s.Set(ctx, "k", []byte("v"), exp); err != nil {
 				t.Fatal(err)
