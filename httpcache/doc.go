@@ -74,7 +74,12 @@
 // "lock:<key>" for Options.LockTTL, and releases it as soon as its
 // response turns out not to be storable; a request that finds the lock
 // taken polls the store for the holder's response and computes it itself
-// after LockTTL rather than fail.
+// after LockTTL rather than fail. Within LockTTL of a store error, a
+// request that finds the lock taken computes at once instead of waiting:
+// the lock may be an orphan whose holder could not release it while the
+// store was down (or never learnt it had it), so after an outage two
+// processes may compute the same response (each stores it), rather than
+// every process wait up to LockTTL for a response nobody will store.
 //
 // # What is stored
 //

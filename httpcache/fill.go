@@ -84,7 +84,9 @@ func (h *handler) lead(w http.ResponseWriter, r *http.Request, base, key string,
 		h.compute(w, r, base, false, letGo, stale)
 		return nil, "", time.Time{}
 	}
-	if !locked {
+	// After a recent store error the lock may be an orphan: compute
+	// rather than wait for it (see locksSuspect).
+	if !locked && !h.locksSuspect() {
 		found, k, t, ok := h.await(ctx, base, key, r)
 		if found != nil {
 			serveHit(w, r, found, StatusHit, "")

@@ -114,8 +114,22 @@ func (h *handler) storeError(ctx context.Context, op, key string, err error) {
 		h.log.WarnContext(ctx, "httpcache: the store refused the value, not caching this response", "op", op, "key", logKey(key), "error", err)
 	default:
 		h.log.WarnContext(ctx, "httpcache: store error, serving from the handler", "op", op, "key", logKey(key), "error", err)
-		h.pausedTo.Store(time.Now().Add(storePause).UnixNano())
+		now := time.Now()
+		h.lastErr.Store(now.UnixNano())
+		h.pausedTo.Store(now.Add(storePause).UnixNano())
 	}
+}
+
+// locksSuspect reports whether a store error happened within the last
+// LockTTL: a store lock found taken may then be an orphan, whose holder
+// could not release it (its Unlock failed) or never learnt it had it (its
+// Lock timed out after the store took it), and nobody will store the
+// response its waiters poll for. Without this, the first requests after a
+// store came back waited for such locks to expire, up to LockTTL (2 s of
+// the default 5 s after a 3 s outage, in the chaos runs).
+func (h *handler) locksSuspect() bool {
+	last := h.lastErr.Load()
+	return last != 0 && time.Now().UnixNano()-last < int64(h.cfg.LockTTL)
 }
 
 // logKey shortens a key for the logs: a request can make it very long.

@@ -1,0 +1,105 @@
+package httpcache
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cachette-go/cachette"
+	"github.com/cachette-go/cachette/backends"
+)
+
+// errDown is the failure of flakyStore while it is down.
+var errDown = errors.New("test: store down")
+
+// flakyStore is a store whose calls fail with errDown while down is set,
+// as a store that is dead or hung (past StoreTimeout) would.
+type flakyStore struct {
+	backends.Backend
+	down *atomic.Bool
+}
+
+func (s flakyStore) Get(ctx context.Context, key string) ([]byte, time.Time, error) {
+	if s.down.Load() {
+		return nil, time.Time{}, errDown
+	}
+	return s.Backend.Get(ctx, key)
+}
+
+func (s flakyStore) Set(ctx context.Context, key string, v []byte, exp time.Time) error {
+	if s.down.Load() {
+		return errDown
+	}
+	return s.Backend.Set(ctx, key, v, exp)
+}
+
+func (s flakyStore) Lock(ctx context.Context, key string, ttl time.Duration) (string, bool, error) {
+	if s.down.Load() {
+		return "", false, errDown
+	}
+	return s.Backend.Lock(ctx, key, ttl)
+}
+
+func (s flakyStore) Unlock(ctx context.Context, key, token string) (bool, error) {
+	if s.down.Load() {
+		return false, errDown
+	}
+	return s.Backend.Unlock(ctx, key, token)
+}
+
+type flakyObserver struct {
+	cachette.NopObserver
+	down *atomic.Bool
+}
+
+func (o flakyObserver) WrapStore(_ string, s backends.Backend) backends.Backend {
+	return flakyStore{s, o.down}
+}
+
+// TestOrphanLockAfterOutage: a request holds the store lock of a key when
+// the store goes down, so it can neither store its response nor release
+// the lock. Once the store is back, the next request for that key must
+// not wait for the orphan lock to expire (LockTTL, a minute here): it
+// computes the response at once, and stores it.
+func TestOrphanLockAfterOutage(t *testing.T) {
+	forEachStore(t, func(t *testing.T, k storeKind) {
+		var down atomic.Bool
+		c := k.open(t, func(cfg *cachette.Config) { cfg.Observer = flakyObserver{down: &down} })
+		entered, release := make(chan struct{}), make(chan struct{})
+		var calls atomic.Int32
+		next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if calls.Add(1) == 1 {
+				close(entered)
+				<-release
+			}
+			w.Write([]byte("body"))
+		})
+		h := Middleware(c, Options{TTL: time.Minute, LockTTL: time.Minute, StoreTimeout: 10 * time.Second, Logger: (&logSink{}).logger()})(next).(*handler)
+
+		first := make(chan *httptest.ResponseRecorder)
+		go func() { first <- request(h, http.MethodGet, "/k") }()
+		<-entered // it holds lock:<key> in the store
+		down.Store(true)
+		close(release)
+		wantStatus(t, <-first, http.StatusOK, StatusMiss) // its write and its unlock failed
+		down.Store(false)
+		h.pausedTo.Store(0) // the store is back: skip the pause after the error
+
+		done := make(chan *httptest.ResponseRecorder, 1)
+		go func() { done <- request(h, http.MethodGet, "/k") }()
+		select {
+		case w := <-done:
+			wantStatus(t, w, http.StatusOK, StatusMiss)
+		case <-time.After(20 * time.Second): // far less than LockTTL
+			t.Fatal("the request after the outage is still waiting for the lock the store kept")
+		}
+		wantStatus(t, request(h, http.MethodGet, "/k"), http.StatusOK, StatusHit)
+		if n := calls.Load(); n != 2 {
+			t.Errorf("handler ran %d times, want 2", n)
+		}
+	})
+}
