@@ -99,7 +99,9 @@
 //
 // Any cache error (store down or slower than Options.StoreTimeout, corrupt
 // entry) is logged and the request is served by the handler as a MISS,
-// and after a store error the store is left alone for a second: the cache
+// and after a store error the store is left alone for a second (or for
+// StoreTimeout when that is shorter), so that a store that is down costs
+// one timeout per pause, not one per request: the cache
 // never turns a working handler into an error. A key or value the store
 // refuses (an error wrapping backends.ErrInvalidKey or
 // backends.ErrTooLarge: a path longer than the gob store's 1 MiB key

@@ -103,3 +103,27 @@ func TestOrphanLockAfterOutage(t *testing.T) {
 		}
 	})
 }
+
+// TestPauseAfterStoreErrorFollowsTimeout: after a store error the store is
+// left alone for StoreTimeout when that is shorter than a second, so that
+// the cache uses a store that came back within two timeouts (a call in
+// flight, then the pause); with the default StoreTimeout it is a second.
+func TestPauseAfterStoreErrorFollowsTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		timeout, want time.Duration
+	}{{100 * time.Millisecond, 100 * time.Millisecond}, {0, time.Second}, {5 * time.Second, time.Second}} {
+		var down atomic.Bool
+		c := inmemoryKind.open(t, func(cfg *cachette.Config) { cfg.Observer = flakyObserver{down: &down} })
+		h := Middleware(c, Options{TTL: time.Minute, StoreTimeout: tc.timeout, Logger: (&logSink{}).logger()})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte("body"))
+		})).(*handler)
+		down.Store(true)
+		before := time.Now()
+		wantStatus(t, request(h, http.MethodGet, "/k"), http.StatusOK, StatusMiss)
+		after := time.Now()
+		to := time.Unix(0, h.pausedTo.Load())
+		if to.Before(before.Add(tc.want)) || to.After(after.Add(tc.want)) {
+			t.Errorf("StoreTimeout %v: the store is paused for %v after the error, want %v", tc.timeout, to.Sub(before), tc.want)
+		}
+	}
+}

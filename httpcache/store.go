@@ -95,8 +95,18 @@ func (h *handler) unlock(ctx context.Context, key, tok string) {
 // storePause is how long the middleware leaves the store alone after a
 // store error, so that a store that is down costs one timeout per pause
 // rather than one per request. Requests meanwhile are MISSes served by the
-// handler; the first one after the pause tries the store again.
+// handler; the first one after the pause tries the store again. A
+// StoreTimeout shorter than storePause shortens the pause to it (see
+// pauseFor): with a fixed second, the cache came back more than two
+// timeouts after the store did.
 const storePause = time.Second
+
+// pauseFor is the pause after a store error: storePause, or StoreTimeout
+// when that is shorter, so that the store is used again within two
+// timeouts of its return (one for a call in flight, one of pause).
+func (h *handler) pauseFor() time.Duration {
+	return min(storePause, h.cfg.StoreTimeout)
+}
 
 // storeError logs a failed store call and pauses the use of the store,
 // unless the request's own context ended or the store refused this key or
@@ -116,7 +126,7 @@ func (h *handler) storeError(ctx context.Context, op, key string, err error) {
 		h.log.WarnContext(ctx, "httpcache: store error, serving from the handler", "op", op, "key", logKey(key), "error", err)
 		now := time.Now()
 		h.lastErr.Store(now.UnixNano())
-		h.pausedTo.Store(now.Add(storePause).UnixNano())
+		h.pausedTo.Store(now.Add(h.pauseFor()).UnixNano())
 	}
 }
 
