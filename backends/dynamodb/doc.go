@@ -61,10 +61,10 @@
 // (CreateTable, polling until ACTIVE, TTL), then runs once more. Calls that
 // find it missing at the same time share one attempt, and after a failed
 // attempt (no CreateTable permission, say) the next waits a second. A call
-// waits for the attempt for at most the timeout; until the table is back,
-// calls fail with their usual errors (cachette then loads, or serves its
-// handler, without the cache), and the entries that were in the lost table
-// are misses.
+// waits for the attempt for at most what is left of its timeout; until the
+// table is back, calls fail with their usual errors (cachette then loads,
+// or serves its handler, without the cache), and the entries that were in
+// the lost table are misses.
 //
 // # How entries are kept
 //

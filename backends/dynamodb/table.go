@@ -53,9 +53,10 @@ func tableMissing(err error) bool {
 // Concurrent callers share one attempt; after a failed attempt, the next
 // starts recreateEvery later at the earliest (until then callers get its
 // error). The attempt runs on its own, bounded by TableWait and Close; a
-// caller waits for it for at most the store's timeout (or until ctx
-// ends), and otherwise fails as its call did.
-func (s *Store) recreateTable(ctx context.Context, seen uint64) error {
+// caller waits for it for at most wait, what is left of the store's
+// timeout since its call began (or until ctx ends), and otherwise fails
+// as its call did.
+func (s *Store) recreateTable(ctx context.Context, seen uint64, wait time.Duration) error {
 	k := &s.keeper
 	k.mu.Lock()
 	if k.created.Load() != seen {
@@ -83,14 +84,17 @@ func (s *Store) recreateTable(ctx context.Context, seen uint64) error {
 		}()
 	}
 	k.mu.Unlock()
-	wait := time.NewTimer(s.timeout)
-	defer wait.Stop()
+	if isClosed(r.done) {
+		return r.err
+	}
+	timer := time.NewTimer(max(wait, 0))
+	defer timer.Stop()
 	select {
 	case <-r.done:
 		return r.err
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-wait.C:
+	case <-timer.C:
 		return errors.New("the table is being created again")
 	}
 }
@@ -142,11 +146,12 @@ func isClosed(c chan struct{}) bool {
 // created, calls fail as op failed (or when ctx ends).
 func retry[T any](s *Store, ctx context.Context, op func() (T, error)) (T, error) {
 	seen := s.keeper.created.Load()
+	start := time.Now()
 	v, err := op()
 	if err == nil || !tableMissing(err) {
 		return v, err
 	}
-	if rerr := s.recreateTable(ctx, seen); rerr != nil {
+	if rerr := s.recreateTable(ctx, seen, s.timeout-time.Since(start)); rerr != nil {
 		return v, err
 	}
 	return op()
