@@ -17,10 +17,14 @@ import (
 var errDown = errors.New("test: store down")
 
 // flakyStore is a store whose calls fail with errDown while down is set,
-// as a store that is dead or hung (past StoreTimeout) would.
+// as a store that is dead or hung (past StoreTimeout) would. With
+// downAfterLock (optional) set, a Lock that succeeds sets down; setsDown
+// (optional) counts the Sets tried while down.
 type flakyStore struct {
 	backends.Backend
-	down *atomic.Bool
+	down          *atomic.Bool
+	downAfterLock *atomic.Bool
+	setsDown      *atomic.Int32
 }
 
 func (s flakyStore) Get(ctx context.Context, key string) ([]byte, time.Time, error) {
@@ -32,6 +36,9 @@ func (s flakyStore) Get(ctx context.Context, key string) ([]byte, time.Time, err
 
 func (s flakyStore) Set(ctx context.Context, key string, v []byte, exp time.Time) error {
 	if s.down.Load() {
+		if s.setsDown != nil {
+			s.setsDown.Add(1)
+		}
 		return errDown
 	}
 	return s.Backend.Set(ctx, key, v, exp)
@@ -41,7 +48,11 @@ func (s flakyStore) Lock(ctx context.Context, key string, ttl time.Duration) (st
 	if s.down.Load() {
 		return "", false, errDown
 	}
-	return s.Backend.Lock(ctx, key, ttl)
+	tok, ok, err := s.Backend.Lock(ctx, key, ttl)
+	if ok && s.downAfterLock != nil && s.downAfterLock.Load() {
+		s.down.Store(true)
+	}
+	return tok, ok, err
 }
 
 func (s flakyStore) Unlock(ctx context.Context, key, token string) (bool, error) {
@@ -53,11 +64,13 @@ func (s flakyStore) Unlock(ctx context.Context, key, token string) (bool, error)
 
 type flakyObserver struct {
 	cachette.NopObserver
-	down *atomic.Bool
+	down          *atomic.Bool
+	downAfterLock *atomic.Bool
+	setsDown      *atomic.Int32
 }
 
 func (o flakyObserver) WrapStore(_ string, s backends.Backend) backends.Backend {
-	return flakyStore{s, o.down}
+	return flakyStore{s, o.down, o.downAfterLock, o.setsDown}
 }
 
 // TestOrphanLockAfterOutage: a request holds the store lock of a key when
@@ -125,5 +138,34 @@ func TestPauseAfterStoreErrorFollowsTimeout(t *testing.T) {
 		if to.Before(before.Add(tc.want)) || to.After(after.Add(tc.want)) {
 			t.Errorf("StoreTimeout %v: the store is paused for %v after the error, want %v", tc.timeout, to.Sub(before), tc.want)
 		}
+	}
+}
+
+// TestStoreFailsAfterLock: the store fails right after a MISS took the
+// store lock, so its second read (has someone stored it meanwhile?)
+// fails. That is a store error like any other: the request is served by
+// the handler and does not try to write the response to the failing
+// store (on a hung store each write waits for StoreTimeout).
+func TestStoreFailsAfterLock(t *testing.T) {
+	var down, downAfterLock atomic.Bool
+	var setsDown atomic.Int32
+	c := inmemoryKind.open(t, func(cfg *cachette.Config) {
+		cfg.Observer = flakyObserver{down: &down, downAfterLock: &downAfterLock, setsDown: &setsDown}
+	})
+	logs := &logSink{}
+	h := Middleware(c, Options{TTL: time.Minute, StoreTimeout: 10 * time.Second, Logger: logs.logger()})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("body"))
+	})).(*handler)
+	downAfterLock.Store(true)
+	w := request(h, http.MethodGet, "/k")
+	wantStatus(t, w, http.StatusOK, StatusMiss)
+	if w.Body.String() != "body" {
+		t.Errorf("body %q", w.Body.String())
+	}
+	if n := setsDown.Load(); n != 0 {
+		t.Errorf("%d writes tried on the store that failed the read after the lock, want none", n)
+	}
+	if h.pausedTo.Load() == 0 {
+		t.Errorf("the failed read after the lock did not pause the store; logs:\n%s", logs)
 	}
 }
