@@ -60,7 +60,10 @@
 // deadline costs a context per call (about 0.4 µs and 4 allocations, well
 // under a round trip); a caller whose context already ends within the
 // timeout does not pay it. NewFromClient sets no such bound unless given
-// WithTimeout. Open connects
+// WithTimeout. After PoolSize failed dials in a row (a server down),
+// go-redis's pool stops dialing and probes the server once a second (not
+// configurable), so after a restart the store may take up to a second to
+// reconnect; meanwhile calls fail at once. Open connects
 // once (PING) so that a wrong address or password is reported at once.
 // Errors start with "redis:" and never contain the URL, so a password in
 // it cannot leak.
