@@ -60,7 +60,7 @@
 // deadline costs a context per call (about 0.4 µs and 4 allocations, well
 // under a round trip); a caller whose context already ends within the
 // timeout does not pay it. NewFromClient sets no such bound unless given
-// WithTimeout. After PoolSize failed dials in a row (a server down),
+// WithTimeout. After PoolSize failed dials (a server down for a while),
 // go-redis's pool stops dialing and probes the server once a second (not
 // configurable), so after a restart the store may take up to a second to
 // reconnect; meanwhile calls fail at once. Open connects
