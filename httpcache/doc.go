@@ -74,7 +74,12 @@
 // "lock:<key>" for Options.LockTTL, and releases it as soon as its
 // response turns out not to be storable; a request that finds the lock
 // taken polls the store for the holder's response and computes it itself
-// after LockTTL rather than fail.
+// after LockTTL rather than fail. Within LockTTL of a store error, a
+// request that finds the lock taken computes at once instead of waiting:
+// the lock may be an orphan whose holder could not release it while the
+// store was down (or never learnt it had it), so after an outage two
+// processes may compute the same response (each stores it), rather than
+// every process wait up to LockTTL for a response nobody will store.
 //
 // # What is stored
 //
@@ -94,7 +99,9 @@
 //
 // Any cache error (store down or slower than Options.StoreTimeout, corrupt
 // entry) is logged and the request is served by the handler as a MISS,
-// and after a store error the store is left alone for a second: the cache
+// and after a store error the store is left alone for a second (or for
+// StoreTimeout when that is shorter), so that a store that is down costs
+// one timeout per pause, not one per request: the cache
 // never turns a working handler into an error. A key or value the store
 // refuses (an error wrapping backends.ErrInvalidKey or
 // backends.ErrTooLarge: a path longer than the gob store's 1 MiB key

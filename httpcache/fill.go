@@ -84,7 +84,9 @@ func (h *handler) lead(w http.ResponseWriter, r *http.Request, base, key string,
 		h.compute(w, r, base, false, letGo, stale)
 		return nil, "", time.Time{}
 	}
-	if !locked {
+	// After a recent store error the lock may be an orphan: compute
+	// rather than wait for it (see locksSuspect).
+	if !locked && !h.locksSuspect() {
 		found, k, t, ok := h.await(ctx, base, key, r)
 		if found != nil {
 			serveHit(w, r, found, StatusHit, "")
@@ -96,7 +98,16 @@ func (h *handler) lead(w http.ResponseWriter, r *http.Request, base, key string,
 		unlock := sync.OnceFunc(func() { h.unlock(ctx, key, tok) })
 		defer unlock()
 		// Someone may have stored it between our lookup and the lock.
-		if found, k, err := h.lookup(ctx, base, r); err == nil && found != nil {
+		found, k, err := h.lookup(ctx, base, r)
+		switch {
+		case err != nil:
+			// The store failed since the lock: like any store error, it
+			// pauses the store, and this request does not write to it
+			// either (on a hung store, one more timeout).
+			h.storeError(ctx, "reading", key, err)
+			h.compute(w, r, base, false, func() { letGo(); unlock() }, stale)
+			return nil, "", time.Time{}
+		case found != nil:
 			if found.fresh() {
 				serveHit(w, r, found, StatusHit, "")
 				return found.resp, k, time.Now().Add(-found.resident)

@@ -60,6 +60,7 @@ type handler struct {
 	flights    flightGroup
 	refreshing sync.Map     // key -> struct{}: a refresh of key runs in this process
 	pausedTo   atomic.Int64 // Unix nanoseconds until which the store is skipped after an error
+	lastErr    atomic.Int64 // Unix nanoseconds of the last store error (0: none)
 }
 
 // ServeHTTP is the request path, in the order of the files that implement

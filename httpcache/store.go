@@ -95,8 +95,18 @@ func (h *handler) unlock(ctx context.Context, key, tok string) {
 // storePause is how long the middleware leaves the store alone after a
 // store error, so that a store that is down costs one timeout per pause
 // rather than one per request. Requests meanwhile are MISSes served by the
-// handler; the first one after the pause tries the store again.
+// handler; the first one after the pause tries the store again. A
+// StoreTimeout shorter than storePause shortens the pause to it (see
+// pauseFor): with a fixed second, the cache came back more than two
+// timeouts after the store did.
 const storePause = time.Second
+
+// pauseFor is the pause after a store error: storePause, or StoreTimeout
+// when that is shorter, so that the store is used again within two
+// timeouts of its return (one for a call in flight, one of pause).
+func (h *handler) pauseFor() time.Duration {
+	return min(storePause, h.cfg.StoreTimeout)
+}
 
 // storeError logs a failed store call and pauses the use of the store,
 // unless the request's own context ended or the store refused this key or
@@ -114,8 +124,22 @@ func (h *handler) storeError(ctx context.Context, op, key string, err error) {
 		h.log.WarnContext(ctx, "httpcache: the store refused the value, not caching this response", "op", op, "key", logKey(key), "error", err)
 	default:
 		h.log.WarnContext(ctx, "httpcache: store error, serving from the handler", "op", op, "key", logKey(key), "error", err)
-		h.pausedTo.Store(time.Now().Add(storePause).UnixNano())
+		now := time.Now()
+		h.lastErr.Store(now.UnixNano())
+		h.pausedTo.Store(now.Add(h.pauseFor()).UnixNano())
 	}
+}
+
+// locksSuspect reports whether a store error happened within the last
+// LockTTL: a store lock found taken may then be an orphan, whose holder
+// could not release it (its Unlock failed) or never learnt it had it (its
+// Lock timed out after the store took it), and nobody will store the
+// response its waiters poll for. Without this, the first requests after a
+// store came back waited for such locks to expire, up to LockTTL (2 s of
+// the default 5 s after a 3 s outage, in the chaos runs).
+func (h *handler) locksSuspect() bool {
+	last := h.lastErr.Load()
+	return last != 0 && time.Now().UnixNano()-last < int64(h.cfg.LockTTL)
 }
 
 // logKey shortens a key for the logs: a request can make it very long.

@@ -18,10 +18,8 @@ var _ backends.Batcher = (*Store)(nil)
 // getBatchSize is BatchGetItem's limit on keys per request.
 const getBatchSize = 100
 
-// GetMany reads keys with one BatchGetItem per 100 keys (consistent reads),
-// retrying the keys DynamoDB leaves unprocessed with backoff. A chunked
-// value's chunks are then read as Get reads them.
-func (s *Store) GetMany(ctx context.Context, keys []string) (map[string]backends.Item, error) {
+// getMany is GetMany without the re-creation of a lost table.
+func (s *Store) getMany(ctx context.Context, keys []string) (map[string]backends.Item, error) {
 	keys = backends.Distinct(keys)
 	out := make(map[string]backends.Item, len(keys))
 	if len(keys) == 0 {
@@ -51,7 +49,7 @@ func (s *Store) GetMany(ctx context.Context, keys []string) (map[string]backends
 			val, err := s.readChunks(ctx, item)
 			if errors.Is(err, errChunksGone) {
 				// Replaced meanwhile: read it again as Get does.
-				val, exp, err = s.Get(ctx, k)
+				val, exp, err = s.get(ctx, k)
 				if errors.Is(err, backends.ErrNotFound) {
 					continue
 				}
@@ -114,13 +112,8 @@ func (s *Store) batchGet(ctx context.Context, skeys []string, projection []strin
 	return out, nil
 }
 
-// SetMany writes entries with one BatchWriteItem per 25 (retrying the
-// items DynamoDB leaves unprocessed), after one BatchGetItem per 100 that
-// reads which of the keys hold a chunked value, whose chunks are deleted
-// once it is replaced (a chunked value written by another process between
-// that read and the write keeps its chunks until they expire). A value too
-// big for one item is written by Set, chunks and all.
-func (s *Store) SetMany(ctx context.Context, entries []backends.Entry) error {
+// setMany is SetMany without the re-creation of a lost table.
+func (s *Store) setMany(ctx context.Context, entries []backends.Entry) error {
 	entries = backends.LastEntries(entries)
 	var errs []error
 	var puts []types.WriteRequest
@@ -133,7 +126,7 @@ func (s *Store) SetMany(ctx context.Context, entries []backends.Entry) error {
 		}
 		k := s.key(e.Key)
 		if len(k)+len(e.Value)+itemOverhead > MaxItemSize {
-			errs = append(errs, backends.EntryError(e.Key, s.Set(ctx, e.Key, e.Value, e.ExpiresAt)))
+			errs = append(errs, backends.EntryError(e.Key, s.set(ctx, e.Key, e.Value, e.ExpiresAt)))
 			continue
 		}
 		item := s.expiryAttrs(k, e.ExpiresAt)

@@ -54,6 +54,18 @@
 // DescribeTimeToLive, UpdateTimeToLive (optional), GetItem, PutItem,
 // DeleteItem, BatchGetItem, BatchWriteItem and Scan.
 //
+// A table lost under an open store is created again. DynamoDB Local and
+// dynalite keep their tables in memory, so a restart drops them; a table
+// deleted by hand does the same. A call that fails with
+// ResourceNotFoundException has the table created again as Open creates it
+// (CreateTable, polling until ACTIVE, TTL), then runs once more. Calls that
+// find it missing at the same time share one attempt, and after a failed
+// attempt (no CreateTable permission, say) the next waits a second. A call
+// waits for the attempt for at most what is left of its timeout; until the
+// table is back, calls fail with their usual errors (cachette then loads,
+// or serves its handler, without the cache), and the entries that were in
+// the lost table are misses.
+//
 // # How entries are kept
 //
 // All entries live in one table whose partition key is the string

@@ -123,6 +123,7 @@ type Store struct {
 	log     *slog.Logger
 	secrets []string // scrubbed from errors
 	closeFn func()
+	keeper  tableKeeper // re-creates a lost table (table.go)
 }
 
 var _ backends.Backend = (*Store)(nil)
@@ -262,7 +263,9 @@ func newStore(client *dynamodb.Client, table, prefix string, timeout time.Durati
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Store{client: client, table: table, prefix: prefix, timeout: timeout, log: log}, nil
+	s := &Store{client: client, table: table, prefix: prefix, timeout: timeout, log: log}
+	s.keeper.init()
+	return s, nil
 }
 
 // Prefix returns the namespace the store was opened with.
@@ -421,9 +424,8 @@ func (s *Store) reqCtx(ctx context.Context) (context.Context, context.CancelFunc
 	return context.WithTimeout(ctx, s.timeout)
 }
 
-// Get returns the value under key, or backends.ErrNotFound when it is
-// absent or expired.
-func (s *Store) Get(ctx context.Context, key string) ([]byte, time.Time, error) {
+// get is Get without the re-creation of a lost table.
+func (s *Store) get(ctx context.Context, key string) ([]byte, time.Time, error) {
 	k := s.key(key)
 	// A chunked value may be replaced between reading its item and its
 	// chunks; the chunks are then gone and the item is read again.
@@ -474,8 +476,8 @@ func (s *Store) getItem(ctx context.Context, k string) (map[string]types.Attribu
 	return out.Item, nil
 }
 
-// Set stores value under key until expiresAt.
-func (s *Store) Set(ctx context.Context, key string, value []byte, expiresAt time.Time) error {
+// set is Set without the re-creation of a lost table.
+func (s *Store) set(ctx context.Context, key string, value []byte, expiresAt time.Time) error {
 	if len(value) > MaxValueSize {
 		return fmt.Errorf("dynamodb: set: a value of %d bytes is larger than the store's limit of %d bytes (values above DynamoDB's 400 KB item limit are split into chunk items, up to that size): %w",
 			len(value), MaxValueSize, backends.ErrTooLarge)
@@ -620,8 +622,8 @@ func (s *Store) readChunks(ctx context.Context, item map[string]types.AttributeV
 	return val, nil
 }
 
-// Delete removes key and reports whether a live entry was removed.
-func (s *Store) Delete(ctx context.Context, key string) (bool, error) {
+// del is Delete without the re-creation of a lost table.
+func (s *Store) del(ctx context.Context, key string) (bool, error) {
 	rctx, cancel := s.reqCtx(ctx)
 	out, err := s.client.DeleteItem(rctx, &dynamodb.DeleteItemInput{
 		TableName:    &s.table,
@@ -640,10 +642,8 @@ func (s *Store) Delete(ctx context.Context, key string) (bool, error) {
 	return ok && backends.Alive(exp, time.Now()), nil
 }
 
-// ClearNamespace removes every key under namespace+":" and returns how many
-// live entries it removed. It scans the whole table (see the package
-// documentation); entries written while it runs may or may not be removed.
-func (s *Store) ClearNamespace(ctx context.Context, namespace string) (int, error) {
+// clearNamespace is ClearNamespace without the re-creation of a lost table.
+func (s *Store) clearNamespace(ctx context.Context, namespace string) (int, error) {
 	p, err := keyPrefix(backends.NamespacePrefix(s.prefix, namespace))
 	if err != nil {
 		return 0, fmt.Errorf("dynamodb: clear namespace: %w", err)
@@ -667,9 +667,8 @@ func (s *Store) ClearNamespace(ctx context.Context, namespace string) (int, erro
 	return live, nil
 }
 
-// Flush removes every item of this store's prefix (entries, chunks and
-// locks) and nothing else. It scans the whole table.
-func (s *Store) Flush(ctx context.Context) error {
+// flush is Flush without the re-creation of a lost table.
+func (s *Store) flush(ctx context.Context) error {
 	err := s.scan(ctx, backends.EscapeUTF8(s.prefix+":"), false, func(items []map[string]types.AttributeValue) error {
 		keys := make([]string, len(items))
 		for i, it := range items {
@@ -683,14 +682,8 @@ func (s *Store) Flush(ctx context.Context) error {
 	return nil
 }
 
-// FlushExpired removes the expired items of this store's prefix, which
-// DynamoDB's TTL would delete later, if at all. It scans the whole table,
-// then deletes each expired item with its own DeleteItem conditioned on the
-// item still being expired (expms <= now), so an entry rewritten or a lock
-// taken over between the scan and the delete is left alone; the chunks of a
-// removed entry go with it. That costs one request per expired item (the
-// same write capacity as a batch delete, but up to 25 times the requests).
-func (s *Store) FlushExpired(ctx context.Context) error {
+// flushExpired is FlushExpired without the re-creation of a lost table.
+func (s *Store) flushExpired(ctx context.Context) error {
 	now := time.Now()
 	err := s.scan(ctx, backends.EscapeUTF8(s.prefix+":"), true, func(items []map[string]types.AttributeValue) error {
 		if testHookAfterScan != nil {
@@ -848,9 +841,8 @@ func backoff(ctx context.Context, attempt int) error {
 	}
 }
 
-// Lock takes the lock named key for ttl with a conditional put that
-// succeeds when no lock item exists or the existing one has expired.
-func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (string, bool, error) {
+// lock is Lock without the re-creation of a lost table.
+func (s *Store) lock(ctx context.Context, key string, ttl time.Duration) (string, bool, error) {
 	if ttl <= 0 {
 		return "", false, fmt.Errorf("dynamodb: lock: ttl must be positive, got %v", ttl)
 	}
@@ -877,9 +869,8 @@ func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (string
 	return token, true, nil
 }
 
-// Unlock releases the lock named key if token is its holder's, and reports
-// whether the lock was still held (not expired) by that token.
-func (s *Store) Unlock(ctx context.Context, key, token string) (bool, error) {
+// unlock is Unlock without the re-creation of a lost table.
+func (s *Store) unlock(ctx context.Context, key, token string) (bool, error) {
 	if token == "" {
 		return false, nil
 	}
@@ -907,6 +898,7 @@ func (s *Store) Unlock(ctx context.Context, key, token string) (bool, error) {
 // Close closes the connections of a store made by Open, after which its
 // calls fail; a client passed to NewFromClient is left alone.
 func (s *Store) Close() error {
+	s.keeper.stop()
 	if s.closeFn != nil {
 		s.closeFn()
 	}

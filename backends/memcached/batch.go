@@ -65,12 +65,16 @@ func (s *Store) GetMany(ctx context.Context, keys []string) (map[string]backends
 // SetMany reads the namespace generation once and then sets the entries
 // in parallel, at most 16 at a time: the memcached text protocol has no
 // multi-key set that gomemcache speaks, so this is as close to one round
-// trip as the client gets.
+// trip as the client gets. The whole call is bounded by the timeout: no
+// Set starts after it, so a batch on a hung server fails within about two
+// timeouts (the last Sets started run their own), not one per wave of 16.
 func (s *Store) SetMany(ctx context.Context, entries []backends.Entry) error {
 	entries = backends.LastEntries(entries)
 	if len(entries) == 0 {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout())
+	defer cancel()
 	gen, err := s.generation(ctx, "set many")
 	if err != nil {
 		return err

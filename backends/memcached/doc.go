@@ -127,5 +127,8 @@
 // example -I 4m) to raise the limit.
 //
 // gomemcache takes no context: the context is checked before each round
-// trip, and a call in flight ends at the latest after the timeout.
+// trip, and a call in flight ends at the latest after the timeout. SetMany,
+// which runs up to 16 Sets at once, starts none after the timeout has
+// passed since the call began, so a batch to a hung server fails within
+// about two timeouts rather than one per wave of 16.
 package memcached

@@ -388,6 +388,14 @@ func serverExpiry(expiresAt, now time.Time) int32 {
 	return int32(abs)
 }
 
+// timeout is the client's timeout of each network call.
+func (s *Store) timeout() time.Duration {
+	if s.client.Timeout > 0 {
+		return s.client.Timeout
+	}
+	return memcache.DefaultTimeout
+}
+
 func (s *Store) check(ctx context.Context, op string) error {
 	if s.closed.Load() {
 		return errClosed

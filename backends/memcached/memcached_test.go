@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -512,5 +513,64 @@ func TestDeleteAfterLostRoundsIsHonest(t *testing.T) {
 	}
 	if _, err := s.client.Get(target); !errors.Is(err, memcache.ErrCacheMiss) {
 		t.Fatalf("the entry is still on the server after Delete: %v", err)
+	}
+}
+
+// TestHungCallsBounded: on a paused server, each call returns within a
+// small multiple of the timeout, with many calls at once.
+func TestHungCallsBounded(t *testing.T) {
+	srv := startMemcached(t)
+	const timeout = 200 * time.Millisecond
+	s, err := OpenHosts(srv.Addr, Options{Prefix: backendtest.NewPrefix(), Timeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	backendtest.HungCallsBounded(t, s, srv, timeout, backendtest.Hang{Stop: syscall.SIGSTOP, Resume: syscall.SIGCONT})
+}
+
+// TestSetManyBoundedOnHungMember: with one member of a pool of two paused,
+// not the one holding the generation key, SetMany's Sets to the paused
+// member time out; the whole call still ends within a small multiple of
+// the timeout, not one timeout per wave of setManyParallel Sets.
+func TestSetManyBoundedOnHungMember(t *testing.T) {
+	a, b := startMemcached(t), startMemcached(t)
+	const timeout = 200 * time.Millisecond
+	s, err := OpenHosts(a.Addr+","+b.Addr, Options{Prefix: backendtest.NewPrefix(), Timeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background() // no deadline: the store must bound the call
+	if err := s.Set(ctx, "warm", []byte("v"), time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err) // creates the generation key
+	}
+	var list memcache.ServerList
+	if err := list.SetServers(a.Addr, b.Addr); err != nil {
+		t.Fatal(err)
+	}
+	genAt, err := list.PickServer(s.genKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hung := a
+	if genAt.String() == a.Addr {
+		hung = b
+	}
+	entries := make([]backends.Entry, 400) // about 200 on the paused member
+	for i := range entries {
+		entries[i] = backends.Entry{Key: "k" + strconv.Itoa(i), Value: []byte("v"), ExpiresAt: time.Now().Add(time.Minute)}
+	}
+	hung.Signal(syscall.SIGSTOP)
+	defer hung.Signal(syscall.SIGCONT)
+	start := time.Now()
+	err = backendtest.Within(t, time.Minute, "SetMany", func() error { return s.SetMany(ctx, entries) })
+	took := time.Since(start)
+	t.Logf("SetMany of %d entries, one member of two paused, timeout %v: %v", len(entries), timeout, took)
+	if err == nil {
+		t.Error("SetMany with a paused member succeeded")
+	}
+	if took >= 10*timeout {
+		t.Errorf("SetMany took %v, want under 10 × the timeout %v", took, timeout)
 	}
 }

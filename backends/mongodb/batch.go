@@ -27,7 +27,7 @@ func (s *Store) GetMany(ctx context.Context, keys []string) (map[string]backends
 	if len(keys) == 0 {
 		return out, nil
 	}
-	ctx, cancel := s.bulkCtx(ctx)
+	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
 	byID := make(map[string]string, len(keys))
 	ids := make(bson.A, len(keys))
@@ -92,7 +92,7 @@ func (s *Store) SetMany(ctx context.Context, entries []backends.Entry) error {
 	if len(models) == 0 {
 		return errors.Join(errs...)
 	}
-	bctx, cancel := s.bulkCtx(ctx)
+	bctx, cancel := s.opCtx(ctx)
 	_, err := s.coll.BulkWrite(bctx, models, options.BulkWrite().SetOrdered(false))
 	cancel()
 	var bwe mongo.BulkWriteException

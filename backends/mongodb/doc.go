@@ -16,7 +16,9 @@
 //
 // The driver's URI options (replicaSet, tls, authSource, maxPoolSize, ...)
 // apply. Each call, server selection included, is bounded by
-// Config.Timeout (DefaultTimeout, 5 s, by default); ClearNamespace, Flush
+// Config.Timeout (DefaultTimeout, 5 s, by default), GetMany and SetMany
+// too (until this version they had 10 times it, and a SetMany on a hung
+// server took about three timeouts, the driver retrying); ClearNamespace, Flush
 // and FlushExpired, which may touch many documents, by BulkTimeoutFactor
 // times it.
 //

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -636,4 +637,24 @@ func TestDriverLogsReachTheStoreLogger(t *testing.T) {
 	if strings.Contains(stderr, line) {
 		t.Errorf("the driver's %q lines went to stderr:\n%s", line, stderr)
 	}
+}
+
+// TestHungCallsBounded: on a paused server, each call, batches included,
+// returns within a small multiple of the timeout.
+func TestHungCallsBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server of its own")
+	}
+	srv := startPrivateServer(t)
+	const timeout = 300 * time.Millisecond
+	b, err := mongodb.Open(backendtest.Ctx(t), backends.Settings{
+		MongoDBURL: "mongodb://" + srv.Addr,
+		Prefix:     "hung",
+		Timeout:    timeout,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	backendtest.HungCallsBounded(t, b, srv, timeout, backendtest.Hang{Stop: syscall.SIGSTOP, Resume: syscall.SIGCONT})
 }

@@ -24,6 +24,8 @@ func (s *Store) GetMany(ctx context.Context, keys []string) (map[string]backends
 	if len(keys) == 0 {
 		return out, nil
 	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
 	full := make([]string, len(keys))
 	for i, k := range keys {
 		full[i] = backends.Key(s.prefix, k)
@@ -99,6 +101,8 @@ func (s *Store) SetMany(ctx context.Context, entries []backends.Entry) error {
 		keys = append(keys, e.Key)
 	}
 	if len(cmds) > 0 {
+		ctx, cancel := s.opCtx(ctx)
+		defer cancel()
 		_, _ = pipe.Exec(ctx) // each command's error is looked at below
 	}
 	for i, c := range cmds {

@@ -48,9 +48,24 @@
 // unknown authority"). The conformance suite runs over rediss:// against a
 // TLS-only Redis (the tls group of scripts/services.sh).
 //
-// Settings.Timeout (default DefaultTimeout) bounds each dial, read and write
-// unless the URL sets dial_timeout, read_timeout or write_timeout itself, so
-// a dead server gives an error quickly rather than a hang. Open connects
+// Settings.Timeout (default DefaultTimeout) bounds each call of the store
+// as a whole: Get, Set, Delete, GetMany, SetMany, Lock and Unlock run under
+// a context deadline of that length (or the caller's, when it ends
+// sooner), which covers the wait for a pooled connection, the reads and
+// writes and go-redis's retries together; ClearNamespace, Flush and Usage,
+// which may take many round trips, bound each SCAN step and each pipeline
+// that way. It is also each dial, read and write timeout unless the URL
+// sets dial_timeout, read_timeout or write_timeout itself, so a dead or
+// hung server gives an error within the timeout rather than a hang. (Before,
+// it bounded only each dial, read and write: with retries and pool waits,
+// one call on a paused server took several times the timeout.) The
+// deadline costs a context per call (about 0.4 µs and 4 allocations, well
+// under a round trip); a caller whose context already ends within the
+// timeout does not pay it. NewFromClient sets no such bound unless given
+// WithTimeout. After PoolSize failed dials (a server down for a while),
+// go-redis's pool stops dialing and probes the server once a second (not
+// configurable), so after a restart the store may take up to a second to
+// reconnect; meanwhile calls fail at once. Open connects
 // once (PING) so that a wrong address or password is reported at once.
 // Errors start with "redis:" and never contain the URL, so a password in
 // it cannot leak.

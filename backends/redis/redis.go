@@ -24,7 +24,8 @@ const Name = "redis"
 
 // Defaults.
 const (
-	// DefaultTimeout bounds each dial, read and write when Settings.Timeout is 0.
+	// DefaultTimeout bounds each call (and each dial, read and write) when
+	// Settings.Timeout is 0.
 	DefaultTimeout = 2 * time.Second
 	// DefaultMaxValueSize is the largest value Set accepts: Redis's default
 	// proto-max-bulk-len (512 MiB) less the 8-byte expiry header.
@@ -51,6 +52,7 @@ type Store struct {
 	log       *slog.Logger
 	detachLog func() // stops sending go-redis's lines to log; nil for NewFromClient
 	maxValue  int
+	timeout   time.Duration // bounds each call; 0: only the client's own timeouts
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -66,6 +68,17 @@ func WithLogger(l *slog.Logger) Option {
 			s.log = l
 		}
 	}
+}
+
+// WithTimeout bounds each call of the store as a whole (a context
+// deadline, unless the caller's context ends sooner): its waits for a
+// connection from the pool, its reads and writes and go-redis's retries
+// together. Open uses Settings.Timeout (DefaultTimeout when 0);
+// NewFromClient has no such bound unless this option is given, and the
+// client's own timeouts apply (a deadline only shortens reads and writes
+// when the client has ContextTimeoutEnabled). 0 or less removes the bound.
+func WithTimeout(d time.Duration) Option {
+	return func(s *Store) { s.timeout = max(d, 0) }
 }
 
 // WithMaxValueSize sets the largest value Set accepts; larger values give
@@ -120,9 +133,11 @@ func Open(ctx context.Context, s backends.Settings, opts ...Option) (*Store, err
 	if err := tlsca.Apply(cfg.tlsConfig(), s.Value(tlsca.Key), "redis_url", "rediss"); err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
+	base := []Option{WithTimeout(timeout)}
 	if s.Logger != nil {
-		opts = append([]Option{WithLogger(s.Logger)}, opts...)
+		base = append(base, WithLogger(s.Logger))
 	}
+	opts = append(base, opts...)
 	st := newStore(nil, s.Prefix, true, opts)
 	// Before connecting, so that go-redis's report of a failed dial
 	// reaches this store's logger too.
@@ -385,8 +400,27 @@ func (s *Store) Client() goredis.UniversalClient { return s.client }
 // Prefix returns the store's namespace.
 func (s *Store) Prefix() string { return s.prefix }
 
+// opCtx bounds one call by the store's timeout, unless it has none or
+// ctx already ends sooner. go-redis's Timeout options bound each dial,
+// read and write, and it retries a failed command (three times by
+// default, with backoff) and waits for a free connection (PoolTimeout):
+// without this, one call on a hung server took several timeouts.
+func (s *Store) opCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.timeout <= 0 {
+		return ctx, noCancel
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= s.timeout {
+		return ctx, noCancel
+	}
+	return context.WithTimeout(ctx, s.timeout)
+}
+
+func noCancel() {}
+
 // Get returns the value under key and its expiry, or backends.ErrNotFound.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, time.Time, error) {
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
 	b, err := s.client.Get(ctx, backends.Key(s.prefix, key)).Bytes()
 	if errors.Is(err, goredis.Nil) {
 		return nil, time.Time{}, backends.ErrNotFound
@@ -411,6 +445,8 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, expiresAt tim
 	if len(value) > s.maxValue {
 		return fmt.Errorf("redis: set: %d bytes, limit %d: %w", len(value), s.maxValue, backends.ErrTooLarge)
 	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
 	k := backends.Key(s.prefix, key)
 	expMs := rediswire.CeilMilli(expiresAt)
 	ttl := expMs - time.Now().UnixMilli()
@@ -439,6 +475,8 @@ var (
 
 // Delete removes key and reports whether a live entry was removed.
 func (s *Store) Delete(ctx context.Context, key string) (bool, error) {
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
 	h, err := delScript.Run(ctx, s.client, []string{backends.Key(s.prefix, key)}).Text()
 	if errors.Is(err, goredis.Nil) {
 		return false, nil
@@ -455,6 +493,8 @@ func (s *Store) ClearNamespace(ctx context.Context, namespace string) (int, erro
 	var n atomic.Int64
 	pattern := rediswire.Pattern(backends.NamespacePrefix(s.prefix, namespace))
 	err := s.scan(ctx, pattern, func(ctx context.Context, keys []string) error {
+		ctx, cancel := s.opCtx(ctx)
+		defer cancel()
 		pipe := s.client.Pipeline()
 		cmds := make([]*goredis.Cmd, len(keys))
 		for i, k := range keys {
@@ -487,6 +527,8 @@ func (s *Store) ClearNamespace(ctx context.Context, namespace string) (int, erro
 func (s *Store) Flush(ctx context.Context) error {
 	pattern := rediswire.Pattern(s.prefix + ":")
 	err := s.scan(ctx, pattern, func(ctx context.Context, keys []string) error {
+		ctx, cancel := s.opCtx(ctx)
+		defer cancel()
 		pipe := s.client.Pipeline()
 		for _, k := range keys {
 			pipe.Unlink(ctx, k)
@@ -511,7 +553,9 @@ func (s *Store) scan(ctx context.Context, pattern string, fn func(context.Contex
 	each := func(ctx context.Context, node goredis.Cmdable) error {
 		var cursor uint64
 		for {
-			keys, next, err := node.Scan(ctx, cursor, pattern, scanCount).Result()
+			sctx, cancel := s.opCtx(ctx)
+			keys, next, err := node.Scan(sctx, cursor, pattern, scanCount).Result()
+			cancel()
 			if err != nil {
 				return err
 			}
@@ -543,6 +587,8 @@ func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (string
 	if err != nil {
 		return "", false, fmt.Errorf("redis: lock: %w", err)
 	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
 	n, err := lockScript.Run(ctx, s.client, []string{backends.LockKey(s.prefix, key)}, token, now.UnixMilli(), px).Int64()
 	if err != nil {
 		return "", false, fmt.Errorf("redis: lock: %w", err)
@@ -556,6 +602,8 @@ func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (string
 // Unlock releases the lock named key if token is its holder's and the lock
 // has not expired.
 func (s *Store) Unlock(ctx context.Context, key, token string) (bool, error) {
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
 	n, err := unlockScript.Run(ctx, s.client, []string{backends.LockKey(s.prefix, key)}, token, time.Now().UnixMilli()).Int64()
 	if err != nil {
 		return false, fmt.Errorf("redis: unlock: %w", err)

@@ -759,3 +759,18 @@ func TestSecretsStayOutOfErrorsAndLogs(t *testing.T) {
 		}
 	}
 }
+
+// TestHungCallsBounded: on a paused server, Settings.Timeout bounds each
+// call as a whole, even with more calls at once than the pool has
+// connections (go-redis alone applies it to each dial, read and write, and
+// retries).
+func TestHungCallsBounded(t *testing.T) {
+	srv := startServer(t, "redis-server")
+	const timeout = 200 * time.Millisecond
+	s, err := redis.Open(backendtest.Ctx(t), backends.Settings{Prefix: "hung", RedisURL: "redis://" + srv.Addr, Timeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	backendtest.HungCallsBounded(t, s, srv, timeout, backendtest.Hang{Stop: syscall.SIGSTOP, Resume: syscall.SIGCONT})
+}

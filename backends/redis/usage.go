@@ -22,6 +22,8 @@ func (s *Store) Usage(ctx context.Context, namespace string) (backends.Usage, er
 	}
 	var entries, size atomic.Int64
 	err := s.scan(ctx, rediswire.Pattern(start), func(ctx context.Context, keys []string) error {
+		ctx, cancel := s.opCtx(ctx)
+		defer cancel()
 		pipe := s.client.Pipeline()
 		cmds := make([]*goredis.IntCmd, 0, len(keys))
 		for _, k := range keys {

@@ -669,3 +669,16 @@ func TestSecretsStayOutOfErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestHungCallsBounded: on a paused server, Settings.Timeout bounds each
+// call as a whole, even with more calls at once than there are connections.
+func TestHungCallsBounded(t *testing.T) {
+	srv := startServer(t)
+	const timeout = 200 * time.Millisecond
+	s, err := valkey.Open(backendtest.Ctx(t), backends.Settings{Prefix: "hung", ValkeyURL: "valkey://" + srv.Addr, Timeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	backendtest.HungCallsBounded(t, s, srv, timeout, backendtest.Hang{Stop: syscall.SIGSTOP, Resume: syscall.SIGCONT})
+}
