@@ -9,7 +9,8 @@ import (
 )
 
 // Stats counts what a Cache did since it was made; Cache.Stats returns
-// them. Every Fetch, FetchWithTTL and GetOrLoad counts once in Hits,
+// them. Every Fetch, FetchWithTTL and GetOrLoad, and every key of a
+// FetchMany or GetOrLoadMany, counts once in Hits,
 // LocalHits (served by the local tier), Misses or StaleServed, unless the store failed (then StoreErrors counts
 // the failed call) or the call failed before reading (ErrClosed, a type
 // the codec cannot hold). FetchBytes (httpcache's raw read) is not
