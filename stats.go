@@ -57,6 +57,9 @@ const (
 	numStats
 )
 
+// maxStatStripes bounds the stripes of one Cache (128 bytes each).
+const maxStatStripes = 256
+
 // statStripe is one set of counters, alone on its cache lines (two lines,
 // against the adjacent-line prefetcher).
 type statStripe struct {
@@ -67,7 +70,8 @@ type statStripe struct {
 // stats is striped counters: a count goes to the stripe of the calling
 // goroutine (stripeHint), so that goroutines on different CPUs rarely
 // write the same cache line, and a read sums the stripes. Its zero value
-// is ready; the stripes are allocated on first use.
+// is ready; the stripes (64 per P, at most maxStatStripes) are allocated
+// on first use.
 type stats struct {
 	stripes atomic.Pointer[[]statStripe]
 }
@@ -76,7 +80,7 @@ func (s *stats) stripe() *statStripe {
 	p := s.stripes.Load()
 	if p == nil {
 		n := 1
-		for n < 16*runtime.GOMAXPROCS(0) {
+		for n < min(64*runtime.GOMAXPROCS(0), maxStatStripes) {
 			n <<= 1
 		}
 		fresh := make([]statStripe, n)
@@ -95,11 +99,20 @@ func (s *stats) stripe() *statStripe {
 // CPUs) mostly get different stripes, and one goroutine keeps its stripe
 // from one count to the next (until its stack moves), where a random
 // stripe (as before) was last written by another CPU half of the time with
-// two CPUs. The address is only hashed, never turned back into a pointer.
-// A collision costs speed, not correctness.
+// two CPUs. The address is only hashed (murmur3's 64-bit finalizer: stack
+// addresses differ in a few middle bits, which a multiplication alone
+// spread badly), never turned back into a pointer. Two busy goroutines
+// share a stripe with probability 1/len(stripes) (64 per P: 1/128 with
+// two CPUs), which costs speed, not correctness.
 func stripeHint() uint32 {
 	var anchor byte
-	return uint32((uint64(uintptr(unsafe.Pointer(&anchor))>>11) * 0x9E3779B97F4A7C15) >> 40)
+	x := uint64(uintptr(unsafe.Pointer(&anchor)) >> 10)
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return uint32(x)
 }
 
 func (s *stats) add(which int) { s.stripe().n[which].Add(1) }
