@@ -47,8 +47,15 @@ type Cache struct {
 
 	xfetchRand func() float64 // tests' source of WithEarlyRefresh's draws (xfetch.go); nil: math/rand/v2
 
-	closed    chan struct{}
-	isShut    atomic.Bool // set by Close before closed is closed: isClosed's one load, where a select on closed costs a runtime call on every read
+	closed chan struct{}
+	// isShut is set by Close before closed is closed: isClosed's one load,
+	// where a select on closed costs a runtime call on every read. It is
+	// read on every hit and has cache lines of its own: unpadded, a local
+	// hit cost twice as much in 4 of 39 benchmark processes (which line it
+	// shared was not found), padded in none of 27 (bench/results/local-tier.md).
+	_         [64]byte
+	isShut    atomic.Bool
+	_         [64]byte
 	closeOnce sync.Once
 }
 
