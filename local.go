@@ -321,23 +321,49 @@ func (c *Cache) localFetch(ctx context.Context, key string, dst any, ttl *time.D
 	if c.isClosed() {
 		return false
 	}
-	rv := reflect.ValueOf(dst)
-	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+	e, ok := c.local.lookup(key)
+	if !ok {
 		return false
 	}
-	e, ok := c.local.lookup(key)
-	if !ok || e.typ != rv.Type() {
+	var left time.Duration
+	if ttl != nil {
+		if left = time.Duration(e.expires - time.Now().UnixNano()); left <= 0 {
+			return false
+		}
+	}
+	if !e.copyTo(dst) {
 		return false
 	}
 	if ttl != nil {
-		left := time.Duration(e.expires - time.Now().UnixNano())
-		if left <= 0 {
-			return false
-		}
 		*ttl = left
 	}
-	rv.Elem().Set(reflect.ValueOf(e.ptr).Elem())
 	c.localHit(ctx, key)
+	return true
+}
+
+// copyTo copies the value of e into dst, a non-nil pointer of e's type,
+// and reports whether it did. *string and *[]byte (the vanilla codec's
+// types) are copied without reflection.
+func (e *localEntry) copyTo(dst any) bool {
+	switch d := dst.(type) {
+	case *string:
+		p, ok := e.ptr.(*string)
+		if ok && d != nil {
+			*d = *p
+		}
+		return ok && d != nil
+	case *[]byte:
+		p, ok := e.ptr.(*[]byte)
+		if ok && d != nil {
+			*d = *p
+		}
+		return ok && d != nil
+	}
+	rv := reflect.ValueOf(dst)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Type() != e.typ {
+		return false
+	}
+	rv.Elem().Set(reflect.ValueOf(e.ptr).Elem())
 	return true
 }
 

@@ -3,9 +3,9 @@ package cachette
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"runtime"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Stats counts what a Cache did since it was made; Cache.Stats returns
@@ -58,6 +58,9 @@ const (
 	numStats
 )
 
+// maxStatStripes bounds the stripes of one Cache (128 bytes each).
+const maxStatStripes = 256
+
 // statStripe is one set of counters, alone on its cache lines (two lines,
 // against the adjacent-line prefetcher).
 type statStripe struct {
@@ -65,11 +68,11 @@ type statStripe struct {
 	_ [128 - numStats*8]byte
 }
 
-// stats is striped counters: a count goes to a stripe picked at random
-// (runtime's per-thread generator, no shared state), so that goroutines
-// on different CPUs rarely write the same cache line, and a read sums the
-// stripes. Its zero value is ready; the stripes are allocated on first
-// use.
+// stats is striped counters: a count goes to the stripe of the calling
+// goroutine (stripeHint), so that goroutines on different CPUs rarely
+// write the same cache line, and a read sums the stripes. Its zero value
+// is ready; the stripes (64 per P, at most maxStatStripes) are allocated
+// on first use.
 type stats struct {
 	stripes atomic.Pointer[[]statStripe]
 }
@@ -78,7 +81,7 @@ func (s *stats) stripe() *statStripe {
 	p := s.stripes.Load()
 	if p == nil {
 		n := 1
-		for n < 4*runtime.GOMAXPROCS(0) {
+		for n < min(64*runtime.GOMAXPROCS(0), maxStatStripes) {
 			n <<= 1
 		}
 		fresh := make([]statStripe, n)
@@ -89,7 +92,28 @@ func (s *stats) stripe() *statStripe {
 		}
 	}
 	st := *p
-	return &st[rand.Uint32()&uint32(len(st)-1)]
+	return &st[stripeHint()&uint32(len(st)-1)]
+}
+
+// stripeHint picks a goroutine's stripe from the address of a variable on
+// its stack: goroutines' stacks do not overlap, so two goroutines (two
+// CPUs) mostly get different stripes, and one goroutine keeps its stripe
+// from one count to the next (until its stack moves), where a random
+// stripe (as before) was last written by another CPU half of the time with
+// two CPUs. The address is only hashed (murmur3's 64-bit finalizer: stack
+// addresses differ in a few middle bits, which a multiplication alone
+// spread badly), never turned back into a pointer. Two busy goroutines
+// share a stripe with probability 1/len(stripes) (64 per P: 1/128 with
+// two CPUs), which costs speed, not correctness.
+func stripeHint() uint32 {
+	var anchor byte
+	x := uint64(uintptr(unsafe.Pointer(&anchor)) >> 10)
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return uint32(x)
 }
 
 func (s *stats) add(which int) { s.stripe().n[which].Add(1) }

@@ -57,15 +57,18 @@ func BenchmarkBatchRedis(b *testing.B) {
 
 	b.Run("FetchMany/100", func(b *testing.B) {
 		b.ReportAllocs()
+		cpu := cpuStart()
 		for b.Loop() {
 			got, err := items.FetchMany(ctx, keys)
 			if err != nil || len(got) != batchKeys {
 				b.Fatalf("FetchMany = %d values, %v", len(got), err)
 			}
 		}
+		reportCPU(b, cpu)
 	})
 	b.Run("SequentialFetch/100", func(b *testing.B) {
 		b.ReportAllocs()
+		cpu := cpuStart()
 		for b.Loop() {
 			for _, k := range keys {
 				if _, err := items.Fetch(ctx, k); err != nil {
@@ -73,6 +76,7 @@ func BenchmarkBatchRedis(b *testing.B) {
 				}
 			}
 		}
+		reportCPU(b, cpu)
 	})
 
 	plain, err := cachette.NewWithBackend(store, cachette.Config{TTL: client.TTL})
@@ -93,14 +97,17 @@ func BenchmarkBatchRedis(b *testing.B) {
 	}
 	b.Run("FetchMany/100/string", func(b *testing.B) {
 		b.ReportAllocs()
+		cpu := cpuStart()
 		for b.Loop() {
 			if got, err := strs.FetchMany(ctx, skeys); err != nil || len(got) != batchKeys {
 				b.Fatalf("FetchMany = %d values, %v", len(got), err)
 			}
 		}
+		reportCPU(b, cpu)
 	})
 	b.Run("SequentialFetch/100/string", func(b *testing.B) {
 		b.ReportAllocs()
+		cpu := cpuStart()
 		for b.Loop() {
 			for _, k := range skeys {
 				if _, err := strs.Fetch(ctx, k); err != nil {
@@ -108,6 +115,7 @@ func BenchmarkBatchRedis(b *testing.B) {
 				}
 			}
 		}
+		reportCPU(b, cpu)
 	})
 }
 

@@ -9,6 +9,12 @@
 // its charts). scripts/bench.sh at the repository root runs them all; see
 // README-section.md.
 //
+// The in-memory, local-tier and batch scenarios report cpu-ns/op beside
+// ns/op: the CPU time the whole benchmark process used per op (every
+// goroutine, the GC's included; not a server's). ns/op is wall time, which
+// on a shared machine grows with the wait for a CPU and varies from run to
+// run far more than cpu-ns/op does (cpu_test.go). cmd/report ignores it.
+//
 // BenchmarkJSONLib (jsonlib_test.go) compares the JSON libraries behind
 // the gojson codec with encoding/json; it is not in the report, and its
 // results and the choice they led to are in results/jsonlib.md.

@@ -57,6 +57,8 @@ func (s *storeCache) Close() { _ = s.c.Close() }
 // otter with otter's own GetIfPresent, parallel hits over a Zipf trace.
 // Names: InMemoryStore/parallel/<keys>/<system>; the systems run one after
 // the other for each key count, so that they share the machine's load.
+// Fetch-new-local is Fetch-new with the local tier in front
+// (Config.LocalEntries): decoded values, shared shallowly, not copied.
 // bench/results/inmemory-otter.md records a run.
 func BenchmarkInMemoryStore(b *testing.B) {
 	systems := []struct {
@@ -75,6 +77,13 @@ func BenchmarkInMemoryStore(b *testing.B) {
 		}},
 		{"Fetch-old", func(int) (client.InMemory, error) {
 			return newStoreCache("Fetch-old", oldinmemory.New(oldinmemory.Options{}), false)
+		}},
+		{"Fetch-new-local", func(n int) (client.InMemory, error) {
+			c, err := cachette.NewWithBackend(inmemory.New(inmemory.Options{}), cachette.Config{TTL: client.TTL, LocalEntries: 2 * n, LocalTTL: cachette.MaxLocalTTL})
+			if err != nil {
+				return nil, err
+			}
+			return &storeCache{name: "Fetch-new-local", c: c}, nil
 		}},
 	}
 	for _, sz := range sizes {

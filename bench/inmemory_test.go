@@ -108,6 +108,7 @@ func fetchParallel(b *testing.B, get getter) {
 	c, trace := get(b)
 	b.ReportAllocs()
 	var hits, total atomic.Int64
+	cpu := cpuStart()
 	b.RunParallel(func(pb *testing.PB) {
 		i := rand.IntN(traceLen) // each goroutine starts at its own place in the trace
 		var h, n int64
@@ -125,6 +126,7 @@ func fetchParallel(b *testing.B, get getter) {
 		hits.Add(h)
 		total.Add(n)
 	})
+	reportCPU(b, cpu)
 	b.ReportMetric(100*float64(hits.Load())/float64(max(total.Load(), 1)), "hit%")
 }
 

@@ -49,6 +49,8 @@ func BenchmarkLocalTier(b *testing.B) {
 			c.Set(k, []byte(localValue))
 		}
 		b.ReportAllocs()
+		b.ResetTimer() // the setup above (writes, fills, sleeps) is not the hit
+		cpu := cpuStart()
 		b.RunParallel(func(pb *testing.PB) {
 			i := 0
 			for pb.Next() {
@@ -59,6 +61,7 @@ func BenchmarkLocalTier(b *testing.B) {
 				i += 7
 			}
 		})
+		reportCPU(b, cpu)
 	})
 
 	b.Run("cachette-redis-local", func(b *testing.B) {
@@ -84,6 +87,8 @@ func BenchmarkLocalTier(b *testing.B) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		b.ReportAllocs()
+		b.ResetTimer() // the setup above (writes, fills, sleeps) is not the hit
+		cpu := cpuStart()
 		b.RunParallel(func(pb *testing.PB) {
 			i := 0
 			var s string
@@ -95,6 +100,7 @@ func BenchmarkLocalTier(b *testing.B) {
 				i += 7
 			}
 		})
+		reportCPU(b, cpu)
 	})
 
 	goRedis := func(name string, csc bool) {
@@ -128,6 +134,8 @@ func BenchmarkLocalTier(b *testing.B) {
 				}
 			}
 			b.ReportAllocs()
+			b.ResetTimer() // the setup above (writes, fills, sleeps) is not the hit
+			cpu := cpuStart()
 			b.RunParallel(func(pb *testing.PB) {
 				i := 0
 				for pb.Next() {
@@ -138,6 +146,7 @@ func BenchmarkLocalTier(b *testing.B) {
 					i += 7
 				}
 			})
+			reportCPU(b, cpu)
 		})
 	}
 	goRedis("goredis-csc", true)

@@ -57,23 +57,38 @@ func (Vanilla) CheckType(t reflect.Type) error {
 }
 
 func (Vanilla) Decode(data []byte, dst any) error {
-	if rv := reflect.ValueOf(dst); rv.Kind() == reflect.Pointer && rv.IsNil() {
-		return fmt.Errorf("%w: vanilla: destination is a nil %T", ErrType, dst)
-	}
+	// The nil checks are per case: reflect.ValueOf on every decode cost
+	// as much as the copy of a small value.
 	switch d := dst.(type) {
 	case *string:
+		if d == nil {
+			return vanillaNilDst(dst)
+		}
 		*d = string(data)
 	case *[]byte:
+		if d == nil {
+			return vanillaNilDst(dst)
+		}
 		*d = bytes.Clone(data)
 		if *d == nil {
 			*d = []byte{}
 		}
 	case *any:
+		if d == nil {
+			return vanillaNilDst(dst)
+		}
 		*d = string(data)
 	default:
+		if rv := reflect.ValueOf(dst); rv.Kind() == reflect.Pointer && rv.IsNil() {
+			return vanillaNilDst(dst)
+		}
 		return fmt.Errorf("%w: vanilla decodes into *string, *[]byte or *any, not %T", ErrType, dst)
 	}
 	return nil
+}
+
+func vanillaNilDst(dst any) error {
+	return fmt.Errorf("%w: vanilla: destination is a nil %T", ErrType, dst)
 }
 
 // JSON is encoding/json. Decode errors caused by the JSON text (bad syntax,
