@@ -285,8 +285,9 @@ func (l *localTier) invalidateKeys(keys []string) {
 	for _, k := range keys {
 		if strings.HasPrefix(k, tagKeyPrefix) {
 			l.invalidateTagKey(k) // a tag's version changed (local_tags.go)
-			continue
 		}
+		// Also when k looks like a version key: a user's key may start
+		// with tagKeyPrefix too, and its local copy must go.
 		l.invalidate(k)
 	}
 }
