@@ -48,7 +48,11 @@
 // connection. On every other store
 // (inmemory, gob, memcached, mongodb, dynamodb), nothing tells a process of
 // another's writes: its local copies may be up to LocalTTL old. Choose
-// LocalTTL as the staleness you accept there.
+// LocalTTL as the staleness you accept there. The same holds on redis
+// when reads may go to replicas (a cluster URL with read_only,
+// route_by_latency or route_randomly, or such a client given to
+// NewFromClient): a read from a replica that lags a write can fill the
+// local tier after the write's invalidation went by.
 package cachette
 
 import (
@@ -285,8 +289,9 @@ func (l *localTier) invalidateKeys(keys []string) {
 	for _, k := range keys {
 		if strings.HasPrefix(k, tagKeyPrefix) {
 			l.invalidateTagKey(k) // a tag's version changed (local_tags.go)
-			continue
 		}
+		// Also when k looks like a version key: a user's key may start
+		// with tagKeyPrefix too, and its local copy must go.
 		l.invalidate(k)
 	}
 }
