@@ -7,8 +7,9 @@
 # to run beside another set of servers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 
-trap 'bash scripts/services.sh down redis valkey memcached mongodb dynamodb redis-cluster valkey-cluster redis-sentinel valkey-sentinel' EXIT
+trap 'bash "$root/scripts/services.sh" down redis valkey memcached mongodb dynamodb redis-cluster valkey-cluster redis-sentinel valkey-sentinel' EXIT
 bash scripts/services.sh up redis valkey memcached mongodb dynamodb redis-cluster valkey-cluster redis-sentinel valkey-sentinel
 # shellcheck disable=SC1091
 source .services/env

@@ -6,8 +6,9 @@
 # redis down (always).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 
-trap 'bash scripts/services.sh down redis' EXIT
+trap 'bash "$root/scripts/services.sh" down redis' EXIT
 bash scripts/services.sh up redis
 # shellcheck disable=SC1091
 source .services/env
