@@ -223,7 +223,8 @@ func getOrLoadMany[T any](ctx context.Context, c *Cache, keys []string, load fun
 	fn := func(ctx context.Context, owned []string) (map[string]any, error) {
 		// Other flights may have stored some while this one queued.
 		found, err := fetchMany[T](ctx, c, owned, false)
-		if err != nil {
+		readFailed := err != nil
+		if readFailed {
 			found = nil
 		}
 		var still []string
@@ -254,10 +255,17 @@ func getOrLoadMany[T any](ctx context.Context, c *Cache, keys []string, load fun
 				res[k] = v
 			}
 		}
-		if serr != nil {
+		switch {
+		case readFailed:
+			// The store has just failed: a write to a hung one would cost
+			// another timeout (GetOrLoad does the same); the next call
+			// stores the values.
+		case serr != nil:
 			c.log.WarnContext(ctx, "cachette: reading tag versions failed, loaded values not stored", "backend", c.cfg.Backend, "keys", len(asked), "error", serr)
-		} else if perr := putManyOpts(ctx, c, asked, o); perr != nil {
-			c.log.WarnContext(ctx, "cachette: storing loaded values failed", "backend", c.cfg.Backend, "keys", len(asked), "error", perr)
+		default:
+			if perr := putManyOpts(ctx, c, asked, o); perr != nil {
+				c.log.WarnContext(ctx, "cachette: storing loaded values failed", "backend", c.cfg.Backend, "keys", len(asked), "error", perr)
+			}
 		}
 		return res, nil
 	}

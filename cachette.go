@@ -81,9 +81,10 @@ type callOptions struct {
 	tagBlock    string
 	tagsStamped bool
 
-	// readFailed: GetOrLoad's read met a store error, so its load does
-	// not read again before loading (loadFlight): a down or hung store
-	// costs one timeout less (docs/reliability.md).
+	// readFailed: GetOrLoad's read met a store error, so its load
+	// neither reads again before loading nor writes the loaded value
+	// (loadFlight): a down or hung store costs one timeout per call, not
+	// three (docs/reliability.md). The next call stores it.
 	readFailed bool
 }
 
@@ -637,7 +638,9 @@ func GetOrLoad[T any](ctx context.Context, c *Cache, key string, load func(conte
 // loadFlight is the flight of GetOrLoad for key: unless another flight
 // stored the value meanwhile, it runs load and stores its value with o, or
 // remembers a not-found (WithNegativeTTL). A store error is logged and the
-// loaded value still returned.
+// loaded value still returned. After a failed read (o.readFailed) nothing
+// is written: the store has just failed, and a write to a hung one would
+// cost another timeout.
 func loadFlight[T any](c *Cache, key string, load func(context.Context) (T, error), o callOptions) func(context.Context) (any, error) {
 	return func(ctx context.Context) (any, error) {
 		// Another flight may have stored it while this one queued (not
@@ -660,6 +663,9 @@ func loadFlight[T any](c *Cache, key string, load func(context.Context) (T, erro
 		o.loadTime = time.Since(start) // stored with WithEarlyRefresh (xfetch.go)
 		if err != nil {
 			return nil, c.loadFailed(ctx, key, err, o)
+		}
+		if o.readFailed {
+			return loaded, nil
 		}
 		if serr == nil {
 			serr = c.put(ctx, key, loaded, o)
