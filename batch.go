@@ -203,11 +203,13 @@ func putManyOpts[T any](ctx context.Context, c *Cache, items map[string]T, o cal
 func getOrLoadMany[T any](ctx context.Context, c *Cache, keys []string, load func(context.Context, []string) (map[string]T, error), opts []Option) (map[string]T, error) {
 	keys = backends.Distinct(keys)
 	out, err := fetchMany[T](ctx, c, keys, true)
+	firstFailed := false
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrClosed), errors.Is(err, codecs.ErrType):
 		return nil, err
 	default:
+		firstFailed = true // a store error: not read again, nothing written
 		c.log.WarnContext(ctx, "cachette: fetch many failed, loading", "backend", c.cfg.Backend, "keys", len(keys), "error", err)
 		if out == nil { // else the local tier's values (local_batch.go)
 			out = make(map[string]T, len(keys))
@@ -221,11 +223,16 @@ func getOrLoadMany[T any](ctx context.Context, c *Cache, keys []string, load fun
 	}
 	typ := reflect.TypeFor[T]()
 	fn := func(ctx context.Context, owned []string) (map[string]any, error) {
-		// Other flights may have stored some while this one queued.
-		found, err := fetchMany[T](ctx, c, owned, false)
-		readFailed := err != nil
-		if readFailed {
-			found = nil
+		// Other flights may have stored some while this one queued (not
+		// worth a second store error when the read just failed).
+		var found map[string]T
+		readFailed := firstFailed
+		if !readFailed {
+			var err error
+			found, err = fetchMany[T](ctx, c, owned, false)
+			if err != nil {
+				readFailed, found = true, nil
+			}
 		}
 		var still []string
 		for _, k := range owned {
@@ -242,7 +249,10 @@ func getOrLoadMany[T any](ctx context.Context, c *Cache, keys []string, load fun
 		}
 		// Tag versions are taken before the load, as GetOrLoad does, so
 		// that an InvalidateTags while it runs makes its values misses.
-		o, serr := c.stampBeforeLoad(ctx, c.callOpts(opts))
+		o, serr := c.callOpts(opts), error(nil)
+		if !readFailed {
+			o, serr = c.stampBeforeLoad(ctx, o)
+		}
 		loadStill := func(ctx context.Context) (map[string]T, error) { return load(ctx, still) }
 		loaded, err := callLoad(ctx, c, still[0], loadStill) // counted in Stats, told to the Observer
 		if err != nil {
@@ -259,7 +269,7 @@ func getOrLoadMany[T any](ctx context.Context, c *Cache, keys []string, load fun
 		case readFailed:
 			// The store has just failed: a write to a hung one would cost
 			// another timeout (GetOrLoad does the same); the next call
-			// stores the values.
+			// loads and stores the values.
 		case serr != nil:
 			c.log.WarnContext(ctx, "cachette: reading tag versions failed, loaded values not stored", "backend", c.cfg.Backend, "keys", len(asked), "error", serr)
 		default:

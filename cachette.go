@@ -81,10 +81,12 @@ type callOptions struct {
 	tagBlock    string
 	tagsStamped bool
 
-	// readFailed: GetOrLoad's read met a store error, so its load
-	// neither reads again before loading nor writes the loaded value
-	// (loadFlight): a down or hung store costs one timeout per call, not
-	// three (docs/reliability.md). The next call stores it.
+	// readFailed: GetOrLoad's read met a store error, so its load makes
+	// no store call: it neither reads again before loading, nor reads tag
+	// versions, nor writes the loaded value or a negative marker
+	// (loadFlight, loadFailed): a down or hung store costs one timeout per
+	// call, not three (docs/reliability.md). The next call loads and
+	// stores it.
 	readFailed bool
 }
 
@@ -656,8 +658,12 @@ func loadFlight[T any](c *Cache, key string, load func(context.Context) (T, erro
 			}
 		}
 		// Tag versions are taken before the load, so that an
-		// InvalidateTags while it runs makes its value a miss (stale.go).
-		o, serr := c.stampBeforeLoad(ctx, o)
+		// InvalidateTags while it runs makes its value a miss (stale.go);
+		// not after a failed read, as nothing is written then.
+		var serr error
+		if !o.readFailed {
+			o, serr = c.stampBeforeLoad(ctx, o)
+		}
 		start := time.Now()
 		loaded, err := callLoad(ctx, c, key, load)
 		o.loadTime = time.Since(start) // stored with WithEarlyRefresh (xfetch.go)

@@ -68,4 +68,34 @@ func TestGetOrLoadManyStoreDownWritesNothing(t *testing.T) {
 	if n := store.sets.Load(); n != 0 {
 		t.Fatalf("%d store writes after a failed read, want 0", n)
 	}
+	if n := store.gets.Load(); n != 2 {
+		t.Fatalf("%d store reads of 2 keys, want 2 (one read each, not again inside the load)", n)
+	}
+}
+
+// TestGetOrLoadStoreDownNoOtherCalls: after a failed read, neither the
+// versions of WithTags' tags are read nor a WithNegativeTTL marker is
+// written (each would be one more timeout on a hung store).
+func TestGetOrLoadStoreDownNoOtherCalls(t *testing.T) {
+	store := &downStore{countingStore{Backend: inmemory.New(inmemory.Options{})}}
+	c, err := NewWithBackend(store, Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	v, err := GetOrLoad(ctx, c, "t", func(context.Context) (string, error) { return "loaded", nil }, WithTags("team"))
+	if v != "loaded" || err != nil {
+		t.Fatalf("GetOrLoad with tags = %q, %v; want the loaded value", v, err)
+	}
+	if n := store.gets.Load(); n != 1 {
+		t.Fatalf("%d store reads with a tag, want 1 (no tag version read after the failed read)", n)
+	}
+	_, err = GetOrLoad(ctx, c, "n", func(context.Context) (string, error) { return "", ErrNotFound }, WithNegativeTTL(time.Minute))
+	if !errors.Is(err, ErrNotFound) {
+		t.Fatalf("GetOrLoad of a missing value = %v, want ErrNotFound", err)
+	}
+	if n := store.sets.Load(); n != 0 {
+		t.Fatalf("%d store writes after failed reads, want 0 (no value, no negative marker)", n)
+	}
 }

@@ -22,9 +22,10 @@ func WithNegativeTTL(d time.Duration) Option {
 }
 
 // loadFailed is called with the error of a load of key and returns it;
-// with WithNegativeTTL, a not-found is remembered.
+// with WithNegativeTTL, a not-found is remembered (unless the read before
+// the load failed: nothing is written then, see callOptions.readFailed).
 func (c *Cache) loadFailed(ctx context.Context, key string, err error, o callOptions) error {
-	if o.negTTL > 0 && errors.Is(err, ErrNotFound) {
+	if o.negTTL > 0 && !o.readFailed && errors.Is(err, ErrNotFound) {
 		if perr := c.putNegative(ctx, key, o); perr != nil {
 			c.log.WarnContext(ctx, "cachette: storing a negative marker failed", "backend", c.cfg.Backend, "key", key, "error", perr)
 		}
