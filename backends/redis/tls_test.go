@@ -1,9 +1,6 @@
 package redis_test
 
 import (
-	"crypto/x509"
-	"errors"
-	"strings"
 	"testing"
 
 	"github.com/cachette-go/cachette"
@@ -26,16 +23,14 @@ func openTLS(t testing.TB, rawURL, caFile, prefix string) (*redis.Store, error) 
 	return s, err
 }
 
-// The conformance suite over rediss://, against the redis of the tls group
-// of scripts/services.sh, trusting the test CA through tls_ca_file.
-func TestConformanceTLS(t *testing.T) {
-	u, ca := backendtest.TLSServerEnv(t, envTLSURL)
-	backendtest.Run(t, func(t testing.TB, prefix string) backends.Backend {
-		s, err := openTLS(t, u, ca, prefix)
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		return s
+// TestTLS: the conformance suite over rediss://, against the redis of the
+// tls group of scripts/services.sh, trusting the test CA through
+// tls_ca_file; a server whose certificate a CA the client does not trust
+// signed is refused, saying so; a CA file with a plain redis:// URL is an
+// error (backendtest.TLSURLStore).
+func TestTLS(t *testing.T) {
+	backendtest.TLSURLStore(t, envTLSURL, "redis://127.0.0.1:1", func(t testing.TB, rawURL, caFile, prefix string) (backends.Backend, error) {
+		return openTLS(t, rawURL, caFile, prefix)
 	})
 }
 
@@ -60,20 +55,5 @@ func TestTLSThroughConfig(t *testing.T) {
 	var got string
 	if err := c.Fetch(ctx, "greeting", &got); err != nil || got != "hello" {
 		t.Fatalf("Fetch = %q, %v", got, err)
-	}
-}
-
-// Open refuses a server whose certificate a CA the client does not trust
-// signed, saying so; a CA file with a plain redis:// URL is an error.
-func TestTLSWrongCA(t *testing.T) {
-	u, _ := backendtest.TLSServerEnv(t, envTLSURL)
-	_, err := openTLS(t, u, backendtest.OtherCA(t), backendtest.NewPrefix())
-	var unknown x509.UnknownAuthorityError
-	if !errors.As(err, &unknown) || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
-		t.Fatalf("Open trusting another CA: %v (%T), want x509.UnknownAuthorityError", err, err)
-	}
-	_, err = openTLS(t, "redis://127.0.0.1:1", backendtest.OtherCA(t), backendtest.NewPrefix())
-	if err == nil || !strings.Contains(err.Error(), `"tls_ca_file" is set`) {
-		t.Fatalf("Open with a CA file and a redis:// URL: %v", err)
 	}
 }
